@@ -1,0 +1,170 @@
+//! Report: writes JobHealth objects and their status with server-side apply, and records Events
+//! on Jobs.
+
+use k8s_openapi::api::batch::v1::Job;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use kube::runtime::events::{Event as RecordedEvent, EventType, Recorder};
+use kube::{Client, Resource, ResourceExt};
+use serde_json::json;
+
+use crate::crd::{FIELD_MANAGER, JobHealth, JobHealthPolicy, JobHealthPolicyStatus, JobHealthSpec, JobHealthStatus, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use crate::controller::plan::JobEvent;
+
+/// Label on a JobHealth naming the policy that covers its Job.
+pub const POLICY_LABEL: &str = "jobhealth.io/policy";
+
+/// Why a write failed. Every variant is transient unless the API server keeps rejecting the
+/// object (RBAC or a schema mismatch), which shows in the logs and the Event reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Creating or updating a JobHealth failed.
+    #[error("applying JobHealth {namespace}/{name} failed: {source}")]
+    ApplyHealth {
+        namespace: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// Writing the status of a JobHealth failed.
+    #[error("applying status of JobHealth {namespace}/{name} failed: {source}")]
+    ApplyHealthStatus {
+        namespace: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// Writing the status of a JobHealthPolicy failed.
+    #[error("applying status of JobHealthPolicy {namespace}/{name} failed: {source}")]
+    ApplyPolicyStatus {
+        namespace: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// Deleting a JobHealth failed.
+    #[error("deleting JobHealth {namespace}/{name} failed: {source}")]
+    DeleteHealth {
+        namespace: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// Recording an Event on a Job failed, for example because RBAC does not allow `create` or
+    /// `patch` on events.k8s.io events. The JobHealth is already written at this point.
+    #[error("recording Event {reason} on Job {namespace}/{name} failed: {source}")]
+    PublishEvent {
+        namespace: String,
+        name: String,
+        reason: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl ReportError {
+    /// Returns the PascalCase category used in Events and logs.
+    pub fn category(&self) -> &'static str {
+        match self {
+            ReportError::ApplyHealth { .. } => "ApplyHealthFailed",
+            ReportError::ApplyHealthStatus { .. } => "ApplyHealthStatusFailed",
+            ReportError::ApplyPolicyStatus { .. } => "ApplyPolicyStatusFailed",
+            ReportError::DeleteHealth { .. } => "DeleteHealthFailed",
+            ReportError::PublishEvent { .. } => "PublishEventFailed",
+        }
+    }
+}
+
+fn apply_params() -> PatchParams {
+    PatchParams::apply(FIELD_MANAGER).force()
+}
+
+/// Creates or updates the JobHealth named after the Job, with the operator's labels.
+pub async fn apply_health(client: &Client, namespace: &str, spec: &JobHealthSpec) -> Result<JobHealth, ReportError> {
+    let api: Api<JobHealth> = Api::namespaced(client.clone(), namespace);
+    let body = json!({
+        "apiVersion": JobHealth::api_version(&()),
+        "kind": JobHealth::kind(&()),
+        "metadata": {
+            "name": spec.job_name,
+            "labels": {
+                MANAGED_BY_LABEL: MANAGED_BY_VALUE,
+                POLICY_LABEL: spec.policy,
+            },
+        },
+        "spec": spec,
+    });
+    api.patch(&spec.job_name, &apply_params(), &Patch::Apply(&body))
+        .await
+        .map_err(|source| ReportError::ApplyHealth { namespace: namespace.to_string(), name: spec.job_name.clone(), source })
+}
+
+/// Replaces the status of a JobHealth. The whole status is applied each time, so fields the
+/// operator no longer sets are removed.
+pub async fn apply_health_status(client: &Client, namespace: &str, name: &str, status: &JobHealthStatus) -> Result<(), ReportError> {
+    let api: Api<JobHealth> = Api::namespaced(client.clone(), namespace);
+    let body = json!({
+        "apiVersion": JobHealth::api_version(&()),
+        "kind": JobHealth::kind(&()),
+        "status": status,
+    });
+    api.patch_status(name, &apply_params(), &Patch::Apply(&body))
+        .await
+        .map(|_| ())
+        .map_err(|source| ReportError::ApplyHealthStatus { namespace: namespace.to_string(), name: name.to_string(), source })
+}
+
+/// Replaces the status of a JobHealthPolicy.
+pub async fn apply_policy_status(client: &Client, namespace: &str, name: &str, status: &JobHealthPolicyStatus) -> Result<(), ReportError> {
+    let api: Api<JobHealthPolicy> = Api::namespaced(client.clone(), namespace);
+    let body = json!({
+        "apiVersion": JobHealthPolicy::api_version(&()),
+        "kind": JobHealthPolicy::kind(&()),
+        "status": status,
+    });
+    api.patch_status(name, &apply_params(), &Patch::Apply(&body))
+        .await
+        .map(|_| ())
+        .map_err(|source| ReportError::ApplyPolicyStatus { namespace: namespace.to_string(), name: name.to_string(), source })
+}
+
+/// Deletes a JobHealth the operator created, only if it is still the same object (same UID).
+/// A JobHealth that is already gone counts as deleted.
+pub async fn delete_health(client: &Client, health: &JobHealth) -> Result<(), ReportError> {
+    let namespace = health.namespace().unwrap_or_default();
+    let name = health.name_any();
+    let api: Api<JobHealth> = Api::namespaced(client.clone(), &namespace);
+    let params = DeleteParams {
+        preconditions: Some(Preconditions { uid: health.uid(), resource_version: None }),
+        ..DeleteParams::default()
+    };
+    match api.delete(&name, &params).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(source) => Err(ReportError::DeleteHealth { namespace, name, source }),
+    }
+}
+
+/// Returns true when the operator created `health`, so it may delete it.
+pub fn is_managed(health: &JobHealth) -> bool {
+    health.labels().get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE)
+}
+
+/// Records `event` on `job` through the events.k8s.io API.
+pub async fn publish_event(recorder: &Recorder, job: &Job, event: &JobEvent) -> Result<(), ReportError> {
+    let recorded = RecordedEvent {
+        type_: if event.warning { EventType::Warning } else { EventType::Normal },
+        reason: event.reason.clone(),
+        note: Some(event.note.chars().take(1000).collect()),
+        action: "Classify".to_string(),
+        secondary: None,
+    };
+    recorder
+        .publish(&recorded, &job.object_ref(&()))
+        .await
+        .map_err(|source| ReportError::PublishEvent {
+            namespace: job.namespace().unwrap_or_default(),
+            name: job.name_any(),
+            reason: event.reason.clone(),
+            source,
+        })
+}
