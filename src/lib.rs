@@ -19,3 +19,4 @@ pub fn crd_yaml() -> String {
     let health = serde_norway::to_string(&crd::JobHealth::crd()).expect("a CRD always serializes to YAML");
     format!("---\n{policy}---\n{health}")
 }
+pub mod diagnose;

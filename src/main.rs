@@ -4,7 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use jobhealth::controller::{self, Scope};
+use jobhealth::classify::Thresholds;
 use jobhealth::crd_yaml;
+use jobhealth::diagnose::output::{Format, render};
+use jobhealth::diagnose::{diagnose_text, live, summary};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -27,6 +30,39 @@ enum Command {
     },
     /// Print the CustomResourceDefinitions as a YAML stream.
     Crd,
+    /// Classify Jobs from saved objects (-f) or one live Job (job/NAME), with evidence and advice.
+    Diagnose {
+        /// The live Job to diagnose, as job/NAME. Omit it when reading a file with -f.
+        target: Option<String>,
+        /// Read a YAML or JSON stream or List, such as `kubectl get jobs,pods,events -o yaml`
+        /// writes; `-` reads standard input. No cluster is needed.
+        #[arg(short = 'f', long = "filename", conflicts_with = "target")]
+        file: Option<String>,
+        /// Namespace of the live Job. Defaults to the kubeconfig context's namespace.
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+        /// The time to classify at (RFC 3339), for -f. Defaults to the newest timestamp in the input.
+        #[arg(long)]
+        now: Option<jiff::Timestamp>,
+        /// Add the last N log lines of each failed container to the evidence (live Jobs only; at most 50).
+        #[arg(long, default_value_t = 0)]
+        logs: usize,
+        /// Output format.
+        #[arg(short = 'o', long, value_enum, default_value = "table")]
+        output: Format,
+    },
+    /// Summarize a namespace's Jobs over a window: success rate, failures by reason, durations.
+    Report {
+        /// Namespace to summarize. Defaults to the kubeconfig context's namespace.
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+        /// How far back to look, as a number and a unit: 90s, 30m, 24h, 7d.
+        #[arg(long, default_value = "24h")]
+        window: String,
+        /// Output format: table or json.
+        #[arg(short = 'o', long, value_enum, default_value = "table")]
+        output: Format,
+    },
 }
 
 #[tokio::main]
@@ -54,6 +90,79 @@ async fn main() -> ExitCode {
             print!("{}", crd_yaml());
             ExitCode::SUCCESS
         }
+        Command::Diagnose { target, file, namespace, now, logs, output } => {
+            init_logging("text");
+            let result = match (target, file) {
+                (None, Some(file)) => diagnose_file(&file, now, output),
+                (Some(target), None) => diagnose_live(&target, namespace, logs, output).await,
+                (None, None) => Err("nothing to diagnose: give job/NAME or -f FILE".to_string()),
+                (Some(_), Some(_)) => Err("give either job/NAME or -f FILE, not both".to_string()),
+            };
+            finish(result)
+        }
+        Command::Report { namespace, window, output } => {
+            init_logging("text");
+            finish(report(namespace, &window, output).await)
+        }
+    }
+}
+
+fn finish(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn diagnose_file(file: &str, now: Option<jiff::Timestamp>, output: Format) -> Result<String, String> {
+    let text = if file == "-" {
+        std::io::read_to_string(std::io::stdin()).map_err(|error| format!("reading standard input failed: {error}"))?
+    } else {
+        std::fs::read_to_string(file).map_err(|error| format!("reading {file} failed: {error}"))?
+    };
+    let result = diagnose_text(&text, now, &Thresholds::default()).map_err(|error| format!("{file}: {error}"))?;
+    for remark in &result.remarks {
+        eprintln!("note: {remark}");
+    }
+    Ok(render(&result.diagnoses, output))
+}
+
+async fn connect() -> Result<(kube::Client, String), String> {
+    let config = kube::Config::infer()
+        .await
+        .map_err(|error| format!("cannot load a kubeconfig or in-cluster config: {error}; set KUBECONFIG"))?;
+    let default_namespace = config.default_namespace.clone();
+    let client = kube::Client::try_from(config).map_err(|error| format!("cannot build a Kubernetes client: {error}"))?;
+    Ok((client, default_namespace))
+}
+
+async fn diagnose_live(target: &str, namespace: Option<String>, logs: usize, output: Format) -> Result<String, String> {
+    let name = live::parse_target(target).map_err(|error| error.to_string())?;
+    let (client, default_namespace) = connect().await?;
+    let namespace = namespace.unwrap_or(default_namespace);
+    let diagnosis = live::diagnose_job(&client, &namespace, &name, &Thresholds::default(), logs)
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(render(&[diagnosis], output))
+}
+
+async fn report(namespace: Option<String>, window: &str, output: Format) -> Result<String, String> {
+    let window = summary::parse_window(window)?;
+    let (client, default_namespace) = connect().await?;
+    let namespace = namespace.unwrap_or(default_namespace);
+    let summary = summary::report_namespace(&client, &namespace, window, &Thresholds::default())
+        .await
+        .map_err(|error| error.to_string())?;
+    match output {
+        Format::Table => Ok(summary::render_summary(&summary)),
+        Format::Json => Ok(format!("{}\n", serde_json::to_string_pretty(&summary).expect("a summary always serializes"))),
+        Format::Yaml => Ok(serde_norway::to_string(&summary).expect("a summary always serializes")),
     }
 }
 

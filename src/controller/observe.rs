@@ -42,24 +42,29 @@ pub struct Observed {
 /// Reads the pods of `job` from the pod cache, and the Events about the Job and its pods
 /// (including pods that no longer exist but that the Job's Events name) from the API server.
 pub async fn observe_job(client: &Client, pods: &Store<Pod>, job: &Job) -> Result<Observed, ObserveError> {
-    let namespace = job.namespace().unwrap_or_default();
     let uid = job.uid().unwrap_or_default();
-
-    let mut job_pods: Vec<Pod> = pods
+    let job_pods: Vec<Pod> = pods
         .state()
         .iter()
         .filter(|pod| pod.namespace() == job.namespace() && is_owned_by(pod, &uid))
         .map(|pod| (**pod).clone())
         .collect();
-    job_pods.sort_by_key(|pod| std::cmp::Reverse(pod.metadata.creation_timestamp.clone()));
+    let events = list_job_events(client, job, &job_pods).await?;
+    Ok(Observed { pods: job_pods, events })
+}
 
+/// Lists the Events about `job` and its pods: the live `pods` first, then pods that the Job
+/// controller's "Created pod" Events name, newest first, up to a bounded number of pods.
+pub async fn list_job_events(client: &Client, job: &Job, pods: &[Pod]) -> Result<Vec<Event>, ObserveError> {
+    let namespace = job.namespace().unwrap_or_default();
+    let uid = job.uid().unwrap_or_default();
     let events_api: Api<Event> = Api::namespaced(client.clone(), &namespace);
     let job_events = list_events(&events_api, &namespace, &format!("involvedObject.uid={uid}"), &job.name_any()).await?;
 
-    // Pod names come from live pods first, then from the Job controller's "Created pod" Events,
-    // which still name pods that were deleted.
-    let mut pod_names: Vec<String> = job_pods.iter().map(|pod| pod.name_any()).collect();
-    for event in &job_events {
+    let mut live: Vec<&Pod> = pods.iter().collect();
+    live.sort_by_key(|pod| std::cmp::Reverse(pod.metadata.creation_timestamp.clone()));
+    let mut pod_names: Vec<String> = live.iter().map(|pod| pod.name_any()).collect();
+    for event in job_events.iter().rev() {
         if let Some(name) = event.message.as_deref().and_then(created_pod_name)
             && !pod_names.iter().any(|known| known == name)
         {
@@ -76,8 +81,7 @@ pub async fn observe_job(client: &Client, pods: &Store<Pod>, job: &Job) -> Resul
     for event in &mut events {
         event.metadata.managed_fields = None;
     }
-
-    Ok(Observed { pods: job_pods, events })
+    Ok(events)
 }
 
 async fn list_events(api: &Api<Event>, namespace: &str, field_selector: &str, object: &str) -> Result<Vec<Event>, ObserveError> {
@@ -91,7 +95,7 @@ async fn list_events(api: &Api<Event>, namespace: &str, field_selector: &str, ob
 
 /// Returns true when `pod` has `job_uid` as its controlling owner, or carries the Job
 /// controller's controller-uid label.
-fn is_owned_by(pod: &Pod, job_uid: &str) -> bool {
+pub fn is_owned_by(pod: &Pod, job_uid: &str) -> bool {
     let owned = pod
         .owner_references()
         .iter()
