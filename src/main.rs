@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use jobhealth::controller::{self, Scope};
 use jobhealth::classify::Thresholds;
+use jobhealth::crd::JobHealthPolicy;
 use jobhealth::crd_yaml;
+use jobhealth::select::validate_policy;
 use jobhealth::diagnose::output::{Format, render};
 use jobhealth::diagnose::{diagnose_text, live, summary};
 use tracing_subscriber::EnvFilter;
@@ -41,6 +43,9 @@ enum Command {
         /// Namespace of the live Job. Defaults to the kubeconfig context's namespace.
         #[arg(short = 'n', long)]
         namespace: Option<String>,
+        /// A JobHealthPolicy YAML file whose thresholds to use. Defaults to the policy defaults.
+        #[arg(long)]
+        policy: Option<String>,
         /// The time to classify at (RFC 3339), for -f. Defaults to the newest timestamp in the input.
         #[arg(long)]
         now: Option<jiff::Timestamp>,
@@ -90,11 +95,15 @@ async fn main() -> ExitCode {
             print!("{}", crd_yaml());
             ExitCode::SUCCESS
         }
-        Command::Diagnose { target, file, namespace, now, logs, output } => {
+        Command::Diagnose { target, file, namespace, policy, now, logs, output } => {
             init_logging("text");
+            let thresholds = match read_thresholds(policy.as_deref()) {
+                Ok(thresholds) => thresholds,
+                Err(message) => return finish(Err(message)),
+            };
             let result = match (target, file) {
-                (None, Some(file)) => diagnose_file(&file, now, output),
-                (Some(target), None) => diagnose_live(&target, namespace, logs, output).await,
+                (None, Some(file)) => diagnose_file(&file, now, &thresholds, output),
+                (Some(target), None) => diagnose_live(&target, namespace, logs, &thresholds, output).await,
                 (None, None) => Err("nothing to diagnose: give job/NAME or -f FILE".to_string()),
                 (Some(_), Some(_)) => Err("give either job/NAME or -f FILE, not both".to_string()),
             };
@@ -120,13 +129,24 @@ fn finish(result: Result<String, String>) -> ExitCode {
     }
 }
 
-fn diagnose_file(file: &str, now: Option<jiff::Timestamp>, output: Format) -> Result<String, String> {
+/// Reads the thresholds of a JobHealthPolicy file, or returns the defaults without one.
+fn read_thresholds(path: Option<&str>) -> Result<Thresholds, String> {
+    let Some(path) = path else {
+        return Ok(Thresholds::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| format!("reading policy {path} failed: {error}"))?;
+    let policy: JobHealthPolicy = serde_norway::from_str(&text).map_err(|error| format!("{path}: invalid JobHealthPolicy: {error}"))?;
+    validate_policy(&policy).map_err(|error| format!("{path}: {error}"))?;
+    Ok(policy.thresholds())
+}
+
+fn diagnose_file(file: &str, now: Option<jiff::Timestamp>, thresholds: &Thresholds, output: Format) -> Result<String, String> {
     let text = if file == "-" {
         std::io::read_to_string(std::io::stdin()).map_err(|error| format!("reading standard input failed: {error}"))?
     } else {
         std::fs::read_to_string(file).map_err(|error| format!("reading {file} failed: {error}"))?
     };
-    let result = diagnose_text(&text, now, &Thresholds::default()).map_err(|error| format!("{file}: {error}"))?;
+    let result = diagnose_text(&text, now, thresholds).map_err(|error| format!("{file}: {error}"))?;
     for remark in &result.remarks {
         eprintln!("note: {remark}");
     }
@@ -142,11 +162,11 @@ async fn connect() -> Result<(kube::Client, String), String> {
     Ok((client, default_namespace))
 }
 
-async fn diagnose_live(target: &str, namespace: Option<String>, logs: usize, output: Format) -> Result<String, String> {
+async fn diagnose_live(target: &str, namespace: Option<String>, logs: usize, thresholds: &Thresholds, output: Format) -> Result<String, String> {
     let name = live::parse_target(target).map_err(|error| error.to_string())?;
     let (client, default_namespace) = connect().await?;
     let namespace = namespace.unwrap_or(default_namespace);
-    let diagnosis = live::diagnose_job(&client, &namespace, &name, &Thresholds::default(), logs)
+    let diagnosis = live::diagnose_job(&client, &namespace, &name, thresholds, logs)
         .await
         .map_err(|error| error.to_string())?;
     Ok(render(&[diagnosis], output))
