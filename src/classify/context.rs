@@ -7,6 +7,9 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use super::events::{EventView, Target, relevant_events};
 use super::{Observation, Thresholds};
 
+/// The `spec.managedBy` value of the built-in Job controller.
+pub(crate) const JOB_CONTROLLER: &str = "kubernetes.io/job-controller";
+
 /// The Job controller's default `spec.backoffLimit`.
 pub(crate) const DEFAULT_BACKOFF_LIMIT: i32 = 6;
 
@@ -98,6 +101,14 @@ impl<'a> Context<'a> {
             return None;
         }
         Some(spec.containers.iter().any(|container| container.name == name))
+    }
+
+    /// Returns `spec.managedBy` when it names a controller other than the built-in one.
+    pub fn managed_elsewhere(&self) -> Option<&'a str> {
+        self.spec?
+            .managed_by
+            .as_deref()
+            .filter(|manager| !manager.is_empty() && *manager != JOB_CONTROLLER)
     }
 
     pub fn start_time(&self) -> Option<Timestamp> {

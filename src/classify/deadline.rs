@@ -10,7 +10,7 @@ use super::events::{self, EventView};
 use super::evidence::{self, EvidenceList, Rank};
 use super::failed;
 use super::pods;
-use super::stuck::{describe_blocker, pod_blocker};
+use super::stuck::{blocker_advice, describe_blocker, pod_blocker};
 use crate::finding::Reason;
 
 /// Diagnoses a Job whose Failed or FailureTarget condition has reason DeadlineExceeded.
@@ -175,9 +175,10 @@ fn cause_from_events(ctx: &Context<'_>, deadline_field: &str) -> Option<Cause> {
         event.count,
         one_line(event.message)
     );
-    let advice = match reason {
-        Reason::Running => format!("find what the container waited on (its logs) and fix it, or raise {deadline_field} if the work needs longer"),
-        _ => format!("fix the cause in the Event message; the deadline, {deadline_field}, only hid it"),
+    let container = event.container.map(|name| (name, event.init_container));
+    let advice = match blocker_advice(reason, container, "") {
+        Some(advice) => format!("{advice}; the deadline, {deadline_field}, only hid this cause"),
+        None => format!("find what the container waited on (its logs) and fix it, or raise {deadline_field} if the work needs longer"),
     };
     Some((Some(reason), text, advice, list, pods_gone))
 }

@@ -141,7 +141,26 @@ fn decide(ctx: &Context<'_>, recheck: &mut Recheck) -> (State, Diagnosis) {
         .or_else(|| failed::failing(ctx))
         .or_else(|| stuck::blocked(ctx, recheck, true))
         .unwrap_or_else(|| progress::active(ctx, recheck));
-    (active_state(diagnosis.reason), diagnosis)
+    let state = active_state(diagnosis.reason);
+    (state, with_deadline_warning(ctx, state, diagnosis))
+}
+
+/// Adds to a stuck or failing Job's message when `spec.activeDeadlineSeconds` will end it, because
+/// the Job will then fail as DeadlineExceeded, which hides the cause found now.
+fn with_deadline_warning(ctx: &Context<'_>, state: State, mut diagnosis: Diagnosis) -> Diagnosis {
+    if !matches!(state, State::Stuck | State::Failing) {
+        return diagnosis;
+    }
+    if let (Some(deadline), Some(start)) = (ctx.active_deadline_seconds(), ctx.start_time()) {
+        let remaining = ctx.seconds_until(start, deadline);
+        if remaining > 0 {
+            diagnosis.message.push_str(&format!(
+                "; spec.activeDeadlineSeconds ({deadline}) ends the Job as DeadlineExceeded in {} unless this is fixed",
+                advice::format_duration(remaining)
+            ));
+        }
+    }
+    diagnosis
 }
 
 /// Records when `spec.activeDeadlineSeconds` will end an active Job.

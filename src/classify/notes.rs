@@ -10,9 +10,6 @@ use super::pods;
 use super::progress::queue_of;
 use crate::finding::{Note, NoteReason, Reason, State};
 
-/// The `spec.managedBy` value of the built-in Job controller.
-const JOB_CONTROLLER: &str = "kubernetes.io/job-controller";
-
 /// Returns the notes for a Job classified as `state` with `diagnosis`.
 pub(crate) fn collect(ctx: &Context<'_>, state: State, diagnosis: &Diagnosis) -> Vec<Note> {
     let mut notes = Vec::new();
@@ -82,10 +79,7 @@ fn oom_kill_observed(ctx: &Context<'_>) -> Option<Note> {
 }
 
 fn managed_elsewhere(ctx: &Context<'_>) -> Option<Note> {
-    let manager = ctx.spec?.managed_by.as_deref()?;
-    if manager.is_empty() || manager == JOB_CONTROLLER {
-        return None;
-    }
+    let manager = ctx.managed_elsewhere()?;
     Some(Note {
         reason: NoteReason::ManagedElsewhere,
         message: format!("spec.managedBy is {manager}, so that controller, not the built-in Job controller, updates this Job's status"),

@@ -108,6 +108,8 @@ pub(crate) fn active(ctx: &Context<'_>, recheck: &mut Recheck) -> Diagnosis {
         running_diagnosis(ctx, &running, recheck)
     } else if !live.is_empty() {
         pending_diagnosis(ctx, &live, recheck)
+    } else if let Some(diagnosis) = reported_elsewhere(ctx) {
+        diagnosis
     } else {
         idle_diagnosis(ctx, recheck)
     };
@@ -124,6 +126,27 @@ pub(crate) fn active(ctx: &Context<'_>, recheck: &mut Recheck) -> Diagnosis {
         )));
     }
     diagnosis
+}
+
+/// Diagnoses a Job that another controller manages (`spec.managedBy`) from the status that
+/// controller writes, because its pods may run outside this cluster.
+fn reported_elsewhere(ctx: &Context<'_>) -> Option<Diagnosis> {
+    let manager = ctx.managed_elsewhere()?;
+    let active = ctx.status.and_then(|status| status.active).filter(|active| *active > 0)?;
+    let ran = ctx
+        .start_time()
+        .map(|start| format!(" for {}", format_duration(ctx.seconds_since(start))))
+        .unwrap_or_default();
+    let message = format!(
+        "{manager} reports {} (status.active {active}) and the Job has run{ran}; no pod runs in this cluster",
+        plural(i64::from(active), "active pod", "active pods")
+    );
+    let mut diagnosis = Diagnosis::new(Reason::Running, message);
+    diagnosis.evidence.push(Rank::Primary, evidence::job_fact(format!(
+        "spec.managedBy {manager}, status.active {active}, status.ready {}",
+        ctx.status.and_then(|status| status.ready).unwrap_or(0)
+    )));
+    Some(diagnosis)
 }
 
 fn is_running(pod: &Pod) -> bool {

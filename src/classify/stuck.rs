@@ -223,8 +223,6 @@ fn unschedulable<'a>(ctx: &Context<'a>, pod: &'a Pod) -> Option<Blocker<'a>> {
 pub(crate) fn describe_blocker(ctx: &Context<'_>, blocker: &Blocker<'_>) -> (String, Option<String>) {
     let pod_name = pods::name(blocker.pod);
     let container = blocker.container.map(|container| container.name()).unwrap_or("?");
-    let init = blocker.container.is_some_and(|container| container.init);
-    let field = container_field(container, init);
     let image = blocker
         .container
         .and_then(|container| container.spec())
@@ -236,52 +234,79 @@ pub(crate) fn describe_blocker(ctx: &Context<'_>, blocker: &Blocker<'_>) -> (Str
         .map(|since| format!(" for {}", format_duration(ctx.seconds_since(since))))
         .unwrap_or_default();
     let detail = &blocker.detail;
-    match blocker.reason {
-        Reason::Unschedulable => (
-            format!("pod {pod_name} cannot be scheduled{age}: {detail}"),
-            Some(
-                "lower spec.template.spec.containers[*].resources.requests, or relax spec.template.spec.affinity, nodeSelector or tolerations so a node fits, or add nodes that match"
-                    .to_string(),
-            ),
+    let message = match blocker.reason {
+        Reason::Unschedulable => format!("pod {pod_name} cannot be scheduled{age}: {detail}"),
+        Reason::InvalidImageName => format!(
+            "container \"{container}\" of pod {pod_name} has an invalid image reference \"{image}\"{}: {detail}",
+            template_hint(image)
         ),
-        Reason::InvalidImageName => {
-            let template_hint = if image.contains("${") || image.contains("{{") {
-                "; it contains an unrendered template variable"
-            } else {
-                ""
-            };
-            (
-                format!("container \"{container}\" of pod {pod_name} has an invalid image reference \"{image}\"{template_hint}: {detail}"),
-                Some(format!("set {field}.image to a valid image reference{template_hint}")),
-            )
-        }
-        Reason::ImagePullBackOff => (
-            format!("pod {pod_name} cannot pull image \"{image}\" for container \"{container}\"{age}: {detail}"),
-            Some(format!(
-                "fix {field}.image (\"{image}\"): the image or tag does not exist or access is denied; check the tag and spec.template.spec.imagePullSecrets"
-            )),
+        Reason::ImagePullBackOff => format!(
+            "pod {pod_name} cannot pull image \"{image}\" for container \"{container}\"{age}: {}",
+            shorten_pull_error(detail, PULL_ERROR_CHARS)
         ),
-        Reason::ImagePullTransient => (
-            format!("pod {pod_name} is retrying the pull of image \"{image}\" for container \"{container}\"{age}: {detail}"),
-            Some(format!(
-                "nothing to change yet: the kubelet retries the pull; if it keeps failing, check the registry's rate limits and reachability, or point {field}.image at a mirror"
-            )),
+        Reason::ImagePullTransient => format!(
+            "pod {pod_name} is retrying the pull of image \"{image}\" for container \"{container}\"{age}: {}",
+            shorten_pull_error(detail, PULL_ERROR_CHARS)
         ),
-        Reason::CreateContainerConfigError => (
-            format!("container \"{container}\" of pod {pod_name} cannot be created{age}: {detail}"),
-            Some(format!(
-                "create the Secret, ConfigMap or key named in the message, or fix {field}.env / envFrom; the kubelet retries, so the same pod starts once it exists"
-            )),
-        ),
-        Reason::VolumeMountFailed => (
-            format!("pod {pod_name} has been waiting to mount its volumes{age}: {detail}"),
-            Some(
-                "create the missing Secret, ConfigMap or PersistentVolumeClaim named in the message, or fix spec.template.spec.volumes; for attach errors check the storage driver"
-                    .to_string(),
-            ),
-        ),
-        _ => (format!("pod {pod_name} has been Pending{age} ({detail}) with no reported cause"), None),
+        Reason::CreateContainerConfigError => format!("container \"{container}\" of pod {pod_name} cannot be created{age}: {detail}"),
+        Reason::VolumeMountFailed => format!("pod {pod_name} has been waiting to mount its volumes{age}: {detail}"),
+        _ => format!("pod {pod_name} has been Pending{age} ({detail}) with no reported cause"),
+    };
+    let container_ref = blocker.container.map(|container| (container.name(), container.init));
+    (message, blocker_advice(blocker.reason, container_ref, image))
+}
+
+/// Maximum length of a pull error in a message. The kubelet's pull errors repeat the image
+/// reference several times, and the cause ("not found", "toomanyrequests") is at the end.
+const PULL_ERROR_CHARS: usize = 200;
+
+/// Returns the end of a pull error: the "Failed to pull image" prefix is dropped because the
+/// message names the image already, and a long rest keeps its last `max` characters.
+fn shorten_pull_error(text: &str, max: usize) -> String {
+    let rest = match text.strip_prefix("Failed to pull image \"").and_then(|rest| rest.split_once("\": ")) {
+        Some((_, rest)) => rest,
+        None => text,
+    };
+    let count = rest.chars().count();
+    if count <= max {
+        return rest.to_string();
     }
+    let tail: String = rest.chars().skip(count - max).collect();
+    format!("…{tail}")
+}
+
+fn template_hint(image: &str) -> &'static str {
+    if image.contains("${") || image.contains("{{") {
+        "; it contains an unrendered template variable"
+    } else {
+        ""
+    }
+}
+
+/// Returns the advice for a pod blocked by `reason`, naming the field to change. `container`
+/// is the container concerned with true for an init container, when known.
+pub(crate) fn blocker_advice(reason: Reason, container: Option<(&str, bool)>, image: &str) -> Option<String> {
+    let field = match container {
+        Some((name, init)) => container_field(name, init),
+        None => "spec.template.spec.containers[*]".to_string(),
+    };
+    let advice = match reason {
+        Reason::Unschedulable => "lower spec.template.spec.containers[*].resources.requests, or relax spec.template.spec.affinity, nodeSelector or tolerations so a node fits, or add nodes that match".to_string(),
+        Reason::InvalidImageName => format!("set {field}.image to a valid image reference{}", template_hint(image)),
+        Reason::ImagePullBackOff => {
+            let current = if image.is_empty() { String::new() } else { format!(" (\"{image}\")") };
+            format!("fix {field}.image{current}: the image or tag does not exist or access is denied; check the tag and spec.template.spec.imagePullSecrets")
+        }
+        Reason::ImagePullTransient => format!(
+            "nothing to change yet: the kubelet retries the pull; if it keeps failing, check the registry's rate limits and reachability, or point {field}.image at a mirror"
+        ),
+        Reason::CreateContainerConfigError => format!(
+            "create the Secret, ConfigMap or key named in the message, or fix {field}.env / envFrom; the kubelet retries, so the same pod starts once it exists"
+        ),
+        Reason::VolumeMountFailed => "create the missing Secret, ConfigMap or PersistentVolumeClaim named in the message, or fix spec.template.spec.volumes; for attach errors check the storage driver".to_string(),
+        _ => return None,
+    };
+    Some(advice)
 }
 
 /// Diagnoses the most severe blocked pod among the live pods. Unschedulable, image and
@@ -503,10 +528,9 @@ pub(crate) fn terminating(ctx: &Context<'_>, recheck: &mut Recheck) -> Option<Di
         } else {
             tracking_finalizer = true;
             let text = format!(
-                "status.uncountedTerminatedPods has listed {} for {} without the Job counting {}",
-                plural(count as i64, "finished pod", "finished pods"),
-                format_duration(age),
-                if count == 1 { "it" } else { "them" }
+                "status.uncountedTerminatedPods lists {} that finished {} ago and the Job has not counted",
+                plural(count as i64, "pod", "pods"),
+                format_duration(age)
             );
             list.push(Rank::Primary, evidence::job_fact(text.clone()));
             parts.push(text);
