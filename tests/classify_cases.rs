@@ -152,24 +152,24 @@ fn assert_bounded(finding: &Finding, context: &str) {
 /// Classifies a fixture and checks it against its header; returns the finding for further checks.
 fn check_fixture(file: &str) -> Finding {
     let (header, finding) = classify_fixture(file);
-    let shown = serde_json::to_string_pretty(&finding).unwrap_or_default();
+    let finding_json = serde_json::to_string_pretty(&finding).unwrap_or_default();
     // Shown with --nocapture, to read what each fixture reports.
-    println!("{file}:\n{shown}");
-    assert_eq!(finding.reason, header.expect, "{file}: wrong reason\n{shown}");
-    assert_eq!(finding.retryable, header.retryable, "{file}: wrong retryable\n{shown}");
+    println!("{file}:\n{finding_json}");
+    assert_eq!(finding.reason, header.expect, "{file}: wrong reason\n{finding_json}");
+    assert_eq!(finding.retryable, header.retryable, "{file}: wrong retryable\n{finding_json}");
     if let Some(state) = header.state {
-        assert_eq!(finding.state, state, "{file}: wrong state\n{shown}");
+        assert_eq!(finding.state, state, "{file}: wrong state\n{finding_json}");
     }
     match &header.also {
         Some(Also::Note(note)) => assert!(
             finding.notes.iter().any(|found| found.reason == *note),
-            "{file}: missing note {note:?}\n{shown}"
+            "{file}: missing note {note:?}\n{finding_json}"
         ),
-        Some(Also::Cause(cause)) => assert_eq!(finding.cause, Some(*cause), "{file}: wrong cause\n{shown}"),
+        Some(Also::Cause(cause)) => assert_eq!(finding.cause, Some(*cause), "{file}: wrong cause\n{finding_json}"),
         None => {}
     }
     assert!(!finding.message.is_empty(), "{file}: empty message");
-    assert!(!finding.evidence.is_empty() || finding.reason == Reason::Stalled, "{file}: no evidence\n{shown}");
+    assert!(!finding.evidence.is_empty() || finding.reason == Reason::Stalled, "{file}: no evidence\n{finding_json}");
     assert_bounded(&finding, file);
     finding
 }
@@ -538,10 +538,10 @@ mod arbitrary {
             })
     }
 
-    fn metadata(kind_uid: &'static str) -> impl Strategy<Value = ObjectMeta> {
+    fn metadata(own_uid: &'static str) -> impl Strategy<Value = ObjectMeta> {
         (
             name(),
-            proptest::option::of(prop::sample::select(vec![kind_uid, "other-uid", ""])),
+            proptest::option::of(prop::sample::select(vec![own_uid, "other-uid", ""])),
             time(),
             time(),
             proptest::option::of(prop::collection::vec(text(), 0..2)),

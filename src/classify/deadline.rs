@@ -167,9 +167,9 @@ fn cause_from_events(ctx: &Context<'_>, deadline_field: &str) -> Option<Cause> {
 
     let mut list = EvidenceList::default();
     list.push(Rank::Primary, evidence::event(event));
-    let gone = if pods_gone { "; the pod is gone, so this rests on Events" } else { "" };
+    let events_note = if pods_gone { "; the pod is gone, so this rests on Events" } else { "" };
     let text = format!(
-        "{text} (pod {}, {} x{}: {}){gone}",
+        "{text} (pod {}, {} x{}: {}){events_note}",
         event.pod().unwrap_or("?"),
         event.reason,
         event.count,

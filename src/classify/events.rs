@@ -117,9 +117,9 @@ pub(crate) fn pod_name_in_job_message(message: &str) -> Option<&str> {
 /// Returns the Events that concern `job` or one of its pods, normalized.
 ///
 /// An Event about the Job must match its uid, or its name when the Event has no uid. An Event
-/// about a pod must name a pod in `pods` (by uid or name), a pod named in a job-controller
-/// "Created pod:" or "Deleted pod:" Event, or a pod whose name starts with the Job's name and a
-/// dash, which is how the Job controller names pods. Events in another namespace are ignored.
+/// about a pod must name a pod in `pods` (by uid or name), or a pod named in a job-controller
+/// "Created pod:" or "Deleted pod:" Event. Failing those, a pod name that starts with the Job's
+/// name and a dash matches, because the Job controller names its pods that way. Events in another namespace are ignored.
 pub(crate) fn relevant_events<'a>(job: &Job, pods: &[&Pod], events: &'a [Event]) -> Vec<EventView<'a>> {
     let job_name = job.metadata.name.as_deref().unwrap_or("");
     let job_uid = job.metadata.uid.as_deref();
@@ -189,7 +189,7 @@ fn view<'a>(event: &'a Event, target: Target<'a>) -> EventView<'a> {
         .source
         .as_ref()
         .and_then(|source| source.host.as_deref())
-        .or_else(|| match event.reporting_component.as_deref() {
+        .or(match event.reporting_component.as_deref() {
             Some("kubelet") => event.reporting_instance.as_deref(),
             _ => None,
         })

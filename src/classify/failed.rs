@@ -2,7 +2,7 @@
 //!
 //! The Job condition only records that the budget ran out (BackoffLimitExceeded) or a rule matched
 //! (PodFailurePolicy). The cause comes from the pods' container states and from Events, and
-//! falls back to the condition's reason only when neither says more.
+//! falls back to the condition's reason only when neither shows more.
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::JobCondition;
@@ -93,11 +93,10 @@ pub(crate) fn attempts<'a>(ctx: &Context<'a>) -> Vec<Attempt<'a>> {
             });
         match current {
             Some((container, terminated)) => found.push(classify_attempt(ctx, pod, Some(container), Some(terminated), false)),
-            None if pods::phase(pod) == "Failed" || pods::disruption(pod).is_some() => {
-                if pods::disruption(pod).is_some() {
-                    found.push(classify_attempt(ctx, pod, None, None, false));
-                }
-            }
+            // A pod evicted or preempted before any container exited is still a failed attempt.
+            None if pods::disruption(pod).is_some() => found.push(classify_attempt(ctx, pod, None, None, false)),
+            // NOTE: a Failed pod with no failed container and no disruption (for example a
+            // pod-level activeDeadlineSeconds) is not counted as an attempt.
             None => {}
         }
 
@@ -551,9 +550,9 @@ fn crash_loop_from_events(ctx: &Context<'_>, pods_gone: bool) -> Option<Diagnosi
         list.push(Rank::Context, evidence::event(event));
     }
 
-    let gone = if pods_gone { "; the pod is gone, so its exit codes and logs are lost" } else { "" };
+    let lost_note = if pods_gone { "; the pod is gone, so its exit codes and logs are lost" } else { "" };
     let message = format!(
-        "container \"{container}\" of pod {pod} kept failing and was restarted in place (started {}, back-off x{backed_off}) until spec.backoffLimit {} was spent{gone}",
+        "container \"{container}\" of pod {pod} kept failing and was restarted in place (started {}, back-off x{backed_off}) until spec.backoffLimit {} was spent{lost_note}",
         plural(started, "time", "times"),
         ctx.backoff_limit()
     );
@@ -581,9 +580,9 @@ fn fallback(ctx: &Context<'_>, condition: &JobCondition) -> Diagnosis {
         let advice = "a FailJob rule in spec.podFailurePolicy.rules matched, which marks the failure as not worth retrying: fix the cause behind the exit code or condition named in the message".to_string();
         Diagnosis::new(Reason::PodFailurePolicy, message).with_advice(advice)
     } else {
-        let gone = if pods_gone { "no pod or Event is left to show why" } else { "no failed container is visible" };
+        let missing_cause = if pods_gone { "no pod or Event is left to show why" } else { "no failed container is visible" };
         let message = format!(
-            "Job failed ({}) after {} with spec.backoffLimit {}; {gone}",
+            "Job failed ({}) after {} with spec.backoffLimit {}; {missing_cause}",
             if condition_reason.is_empty() { "no reason given" } else { condition_reason },
             plural(i64::from(ctx.failed_count()), "failed attempt", "failed attempts"),
             ctx.backoff_limit()

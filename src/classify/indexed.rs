@@ -146,7 +146,7 @@ pub(crate) fn diagnose(ctx: &Context<'_>) -> Diagnosis {
 
 /// Returns text such as `container "transcode" of pod P exited with code 3: ERROR ...`.
 fn index_detail(attempt: &Attempt<'_>, attempts: usize) -> String {
-    let what = match attempt.reason {
+    let outcome = match attempt.reason {
         Reason::OOMKilled => "was OOMKilled".to_string(),
         Reason::Disruption => "was disrupted".to_string(),
         Reason::LivenessProbeKilled => "was killed by its liveness probe".to_string(),
@@ -155,7 +155,7 @@ fn index_detail(attempt: &Attempt<'_>, attempts: usize) -> String {
     let line = attempt.message_line().map(|line| format!(": {}", one_line(line))).unwrap_or_default();
     let tries = if attempts > 1 { format!(" (all {attempts} attempts failed)") } else { String::new() };
     format!(
-        "container \"{}\" of pod {} {what}{line}{tries}",
+        "container \"{}\" of pod {} {outcome}{line}{tries}",
         attempt.container_name().unwrap_or("?"),
         pods::name(attempt.pod)
     )

@@ -19,8 +19,11 @@ use super::events::pod_name_in_job_message;
 /// The Jobs, Pods and Events read from one input.
 #[derive(Clone, Debug, Default)]
 pub struct Objects {
+    /// The Jobs, in input order.
     pub jobs: Vec<Job>,
+    /// The Pods, in input order.
     pub pods: Vec<Pod>,
+    /// The Events, in input order, events.k8s.io/v1 ones rewritten to the core/v1 shape.
     pub events: Vec<Event>,
     /// Objects of other kinds, which the classifier does not read.
     pub skipped: Vec<SkippedObject>,
@@ -29,8 +32,11 @@ pub struct Objects {
 /// An object that was skipped because the classifier does not read its kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SkippedObject {
+    /// The object's position in the input.
     pub location: Location,
+    /// The object's `kind`.
     pub kind: String,
+    /// The object's `metadata.name`, when it has one.
     pub name: Option<String>,
 }
 
@@ -38,7 +44,9 @@ pub struct SkippedObject {
 /// document's `items` when the document is a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Location {
+    /// The YAML document, counted from 1, empty documents included.
     pub document: usize,
+    /// The index in the document's `items`, counted from 0, when the document is a list.
     pub item: Option<usize>,
 }
 
@@ -57,23 +65,37 @@ pub enum InputError {
     /// The text is not valid YAML or JSON.
     #[error("document {document}: invalid YAML: {source}")]
     Yaml {
+        /// The document, counted from 1.
         document: usize,
+        /// The parser's error.
         source: serde_norway::Error,
     },
     /// An object has no `kind`, so it cannot be read.
     #[error("{location}: missing field `kind`; each object needs apiVersion and kind")]
-    MissingKind { location: Location },
+    MissingKind {
+        /// The object's position in the input.
+        location: Location,
+    },
     /// A list's `items` is not a sequence.
     #[error("{location}: field `items` of {kind} is not a list")]
-    InvalidItems { location: Location, kind: String },
+    InvalidItems {
+        /// The list's position in the input.
+        location: Location,
+        /// The list's `kind`.
+        kind: String,
+    },
     /// A field of a Job, Pod or Event has the wrong shape.
     #[error("{location} ({kind} {name}): invalid field `{field}`: {message}")]
     InvalidField {
+        /// The object's position in the input.
         location: Location,
+        /// The object's `kind`.
         kind: String,
+        /// The object's `metadata.name`, or `<unnamed>`.
         name: String,
         /// The path of the field, such as `status.containerStatuses[0].restartCount`.
         field: String,
+        /// The decoder's message, such as "invalid type: string, expected i32".
         message: String,
     },
 }
@@ -81,8 +103,11 @@ pub enum InputError {
 /// One Job with its pods and the Events about either.
 #[derive(Clone, Debug)]
 pub struct JobObjects {
+    /// The Job.
     pub job: Job,
+    /// The Job's pods.
     pub pods: Vec<Pod>,
+    /// The Events about the Job or its pods.
     pub events: Vec<Event>,
 }
 
@@ -181,16 +206,13 @@ enum PathPart {
 
 /// Returns the path of the field that makes `root` fail to decode as `T`.
 ///
-/// serde_json's errors from a `Value` carry no path, so this descends the document: at each
-/// level it removes one child at a time, and the child whose removal makes decoding succeed, or
-/// turns the error into "missing field" for that child, contains the fault. Used only on the error
+/// serde_json's errors from a `Value` carry no path, so this descends the document. At each
+/// level it removes one child at a time. The child whose removal makes decoding succeed, or turns
+/// the error into "missing field" for that child, contains the fault. Used only on the error
 /// path, so the repeated decoding costs nothing in normal use.
 fn failing_field<T: DeserializeOwned>(root: &Value) -> String {
     let mut path: Vec<PathPart> = Vec::new();
-    loop {
-        let Some(node) = lookup(root, &path) else {
-            break;
-        };
+    while let Some(node) = lookup(root, &path) {
         let children: Vec<PathPart> = match node {
             Value::Object(map) => map.keys().cloned().map(PathPart::Key).collect(),
             Value::Array(items) => (0..items.len()).map(PathPart::Index).collect(),

@@ -34,10 +34,16 @@ pub use input::{InputError, JobObjects, Objects, SkippedObject, group_by_job, pa
 /// Time thresholds for calling a Job stuck, in seconds. See `ThresholdsSpec` for their meaning.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Thresholds {
+    /// Seconds a pod may stay Pending before the Job is called stuck.
     pub pending_seconds: i64,
+    /// Seconds a retryable image pull error may last before it counts as ImagePullBackOff.
     pub image_pull_seconds: i64,
+    /// Seconds an active Job may have no running pod and no progress before it is Stalled.
     pub stalled_seconds: i64,
+    /// Seconds a Job may run before it is reported as LongRunning; None means never.
     pub long_running_seconds: Option<i64>,
+    /// Seconds a pod or Job may stay marked for deletion, or a finished pod uncounted, before
+    /// the Job is StuckTerminating.
     pub terminating_seconds: i64,
 }
 
@@ -105,8 +111,9 @@ impl Diagnosis {
 
 /// Classifies one Job at time `now`.
 ///
-/// Never panics and never reads the clock: `now` is the only time used. Pods and Events may be
-/// missing or partial, and the finding rests on what is left.
+/// Reads no clock: `now` is the only time used. Pods and Events may be missing or partial, and
+/// the finding rests on what is left. The proptest in `tests/classify_cases.rs` feeds it
+/// arbitrary objects and checks that it does not panic and keeps the bounds of `finding`.
 pub fn classify(observation: &Observation<'_>, thresholds: &Thresholds, now: Timestamp) -> Finding {
     let ctx = Context::new(observation, thresholds, now);
     let mut recheck = Recheck::default();
@@ -274,6 +281,113 @@ pub fn newest_timestamp(observation: &Observation<'_>) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NOW: &str = "2025-09-20T12:10:00Z";
+
+    fn job(restart_policy: &str, status: &str) -> Job {
+        let yaml = format!(
+            "metadata: {{name: load, namespace: ns, uid: job-uid}}\nspec:\n  backoffLimit: 3\n  template:\n    spec:\n      restartPolicy: {restart_policy}\n      containers: [{{name: main}}]\nstatus:\n{status}"
+        );
+        serde_norway::from_str(&yaml).expect("valid Job YAML")
+    }
+
+    fn pod(yaml: &str) -> Pod {
+        serde_norway::from_str(yaml).expect("valid Pod YAML")
+    }
+
+    fn classify_at_now(job: &Job, pods: &[Pod], events: &[Event]) -> Finding {
+        let observation = Observation { job, pods, events };
+        classify(&observation, &Thresholds::default(), NOW.parse().unwrap())
+    }
+
+    const FAILED: &str = "  startTime: '2025-09-20T12:00:00Z'\n  failed: 4\n  conditions:\n  - {type: Failed, status: 'True', reason: BackoffLimitExceeded}\n";
+
+    fn failed_pod(name: &str, exit_code: i32, reason: &str, message: &str) -> Pod {
+        pod(&format!(
+            r#"
+metadata: {{name: {name}, namespace: ns, ownerReferences: [{{apiVersion: batch/v1, kind: Job, name: load, uid: job-uid, controller: true}}]}}
+spec: {{restartPolicy: Never, containers: [{{name: main}}]}}
+status:
+  phase: Failed
+  containerStatuses:
+  - name: main
+    image: i
+    imageID: ""
+    ready: false
+    restartCount: 0
+    state: {{terminated: {{exitCode: {exit_code}, reason: {reason}, message: "{message}", finishedAt: "2025-09-20T12:05:00Z"}}}}
+"#
+        ))
+    }
+
+    #[test]
+    fn exit_137_without_oom_is_nonzero_exit() {
+        let finding = classify_at_now(&job("Never", FAILED), &[failed_pod("load-a", 137, "Error", "")], &[]);
+        assert_eq!(finding.state, State::Failed);
+        assert_eq!(finding.reason, Reason::NonZeroExit);
+        assert!(finding.message.contains("SIGKILL, not an OOM kill"), "{}", finding.message);
+    }
+
+    #[test]
+    fn oom_reason_beats_exit_code() {
+        let finding = classify_at_now(&job("Never", FAILED), &[failed_pod("load-a", 137, "OOMKilled", "")], &[]);
+        assert_eq!(finding.reason, Reason::OOMKilled);
+        assert_eq!(finding.retryable, Retryable::WithChange);
+    }
+
+    #[test]
+    fn transient_exit_message_is_retryable() {
+        let pods = [failed_pod("load-a", 1, "Error", "dial tcp 10.0.0.5:5432: connect: connection refused")];
+        let finding = classify_at_now(&job("Never", FAILED), &pods, &[]);
+        assert_eq!(finding.reason, Reason::NonZeroExit);
+        assert_eq!(finding.retryable, Retryable::Yes);
+    }
+
+    #[test]
+    fn onfailure_restarts_are_crash_loop() {
+        let status = "  startTime: '2025-09-20T12:00:00Z'\n  active: 1\n";
+        let restarting = pod(
+            r#"
+metadata: {name: load-a, namespace: ns, ownerReferences: [{apiVersion: batch/v1, kind: Job, name: load, uid: job-uid, controller: true}]}
+spec: {restartPolicy: OnFailure, containers: [{name: main}]}
+status:
+  phase: Running
+  containerStatuses:
+  - name: main
+    image: i
+    imageID: ""
+    ready: false
+    restartCount: 2
+    lastState: {terminated: {exitCode: 1, reason: Error, finishedAt: "2025-09-20T12:08:00Z"}}
+    state: {waiting: {reason: CrashLoopBackOff}}
+"#,
+        );
+        let finding = classify_at_now(&job("OnFailure", status), &[restarting], &[]);
+        assert_eq!(finding.state, State::Failing);
+        assert_eq!(finding.reason, Reason::CrashLoop);
+        assert!(finding.message.contains("restarted in place 2 times"), "{}", finding.message);
+        assert!(finding.message.contains("2 failures so far"), "{}", finding.message);
+    }
+
+    #[test]
+    fn pod_of_other_job_is_ignored() {
+        let mut other = failed_pod("load-b", 1, "Error", "");
+        other.metadata.owner_references.as_mut().unwrap()[0].uid = "other-job".to_string();
+        let running = "  startTime: '2025-09-20T12:09:00Z'\n  active: 1\n";
+        let finding = classify_at_now(&job("Never", running), &[other], &[]);
+        assert_eq!(finding.state, State::Pending);
+    }
+
+    #[test]
+    fn event_of_other_job_is_ignored() {
+        let running = "  startTime: '2025-09-20T12:09:00Z'\n  active: 0\n";
+        let event: Event = serde_norway::from_str(
+            "metadata: {name: e}\ninvolvedObject: {kind: Job, name: load, namespace: ns, uid: other-job}\nreason: FailedCreate\ntype: Warning\nmessage: 'exceeded quota'\nlastTimestamp: '2025-09-20T12:09:30Z'",
+        )
+        .unwrap();
+        let finding = classify_at_now(&job("Never", running), &[], &[event]);
+        assert_eq!(finding.reason, Reason::Pending);
+    }
 
     #[test]
     fn empty_job_is_pending_without_panic() {

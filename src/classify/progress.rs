@@ -71,10 +71,10 @@ pub(crate) fn suspended(ctx: &Context<'_>) -> Diagnosis {
         .unwrap_or_default();
 
     let queue = queue_of(ctx);
-    let held = queue
+    let queue_text = queue
         .map(|(key, name)| format!("; queue {name} ({key}) decides when it runs"))
         .unwrap_or_default();
-    let message = format!("Job is suspended (spec.suspend true){since}{held}");
+    let message = format!("Job is suspended (spec.suspend true){since}{queue_text}");
 
     let advice = match queue {
         Some((_, name)) => format!(
@@ -220,7 +220,15 @@ fn pending_diagnosis(ctx: &Context<'_>, live: &[&Pod], recheck: &mut Recheck) ->
 
     let (message, _) = match blocker.as_ref() {
         Some(blocker) => describe_blocker(ctx, blocker),
-        None => (format!("pod {} has not started for {}", pods::name(oldest), format_duration(age)), None),
+        None => (
+            format!(
+                "pod {} has been in phase {} with no running container for {}",
+                pods::name(oldest),
+                if pods::phase(oldest).is_empty() { "unknown" } else { pods::phase(oldest) },
+                format_duration(age)
+            ),
+            None,
+        ),
     };
     let message = format!("{message}; the pending threshold is {}", format_duration(threshold));
     let advice = format!(

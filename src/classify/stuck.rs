@@ -393,6 +393,8 @@ pub(crate) fn sidecar(ctx: &Context<'_>, recheck: &mut Recheck) -> Option<Diagno
     for pod in ctx.live_pods() {
         let regular: Vec<ContainerRef<'_>> = pods::containers(pod).into_iter().filter(|container| !container.init).collect();
         let injected = injected_sidecars(pod);
+        // NOTE: a sidecar declared in the Job's own template is recognized only by a known
+        // name (KNOWN_SIDECARS); any other template container counts as work.
         let (sidecars, work): (Vec<ContainerRef<'_>>, Vec<ContainerRef<'_>>) = regular.iter().partition(|container| {
             let name = container.name();
             injected.iter().any(|injected| injected == name)
@@ -499,14 +501,14 @@ pub(crate) fn terminating(ctx: &Context<'_>, recheck: &mut Recheck) -> Option<Di
         tracking_finalizer |= finalizers.iter().any(|finalizer| finalizer == "batch.kubernetes.io/job-tracking");
         other_finalizers.extend(finalizers.iter().filter(|finalizer| *finalizer != "batch.kubernetes.io/job-tracking").cloned());
         nodes.extend(pods::node(pod).map(str::to_string));
-        let held = if finalizers.is_empty() {
+        let finalizer_text = if finalizers.is_empty() {
             String::new()
         } else {
             format!(" with finalizers [{}]", finalizers.join(", "))
         };
         let phase = pods::phase(pod);
         let text = format!(
-            "pod {} has been terminating for {}{held} (phase {})",
+            "pod {} has been terminating for {}{finalizer_text} (phase {})",
             pods::name(pod),
             format_duration(age),
             if phase.is_empty() { "unknown" } else { phase }
