@@ -208,6 +208,8 @@ pub(crate) fn failing(ctx: &Context<'_>) -> Option<Diagnosis> {
     if has_failed_indexes {
         return Some(indexed::diagnose(ctx));
     }
+    // NOTE: every visible failed attempt counts, including disruptions that a
+    // spec.podFailurePolicy Ignore rule keeps from spending the budget.
     let attempts = attempts(ctx);
     let mut diagnosis = from_attempts(ctx, &attempts)?;
     diagnosis.message.push_str(&budget_text(ctx, &attempts));
