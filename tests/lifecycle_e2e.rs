@@ -113,7 +113,7 @@ async fn one_event_per_reason_change() {
     let events = env.jobhealth_events(&created).await;
     let running: Vec<_> = events.iter().filter(|event| event.reason.as_deref() == Some("Running")).collect();
     assert_eq!(running.len(), 1, "one Running Event expected: {events:?}");
-    let count = running[0].count.unwrap_or(1) + running[0].series.as_ref().map(|series| series.count).unwrap_or(0);
+    let count = running[0].count.unwrap_or(1) + running[0].series.as_ref().and_then(|series| series.count).unwrap_or(0);
     assert!(count <= 1, "the Running Event was recorded again: {events:?}");
     env.finish().await;
 }

@@ -46,7 +46,7 @@ async fn reports_oom_killed() {
     let env = TestEnv::start("oom").await;
     let created = env.create_job(job("hungry", "oom")).await;
 
-    let health = env.wait_for_reason("hungry", "OOMKilled").await;
+    let health = env.wait_for("hungry", "OOMKilled", Some(State::Failed)).await;
     assert_eq!(state(&health), Some(State::Failed));
     let finding = finding(&health);
     let container = finding.evidence.iter().find(|item| item.container.as_deref() == Some("main"));
@@ -65,7 +65,7 @@ async fn reports_non_zero_exit() {
     spec["spec"]["template"]["metadata"]["annotations"] = json!({"jobhealth.io/exit-code": "3"});
     let created = env.create_job(spec).await;
 
-    let health = env.wait_for_reason("broken", "NonZeroExit").await;
+    let health = env.wait_for("broken", "NonZeroExit", Some(State::Failed)).await;
     assert_eq!(state(&health), Some(State::Failed));
     let finding = finding(&health);
     assert!(finding.evidence.iter().any(|item| item.exit_code == Some(3)), "evidence cites exit 3: {finding:?}");
@@ -161,11 +161,12 @@ async fn reports_pod_creation_failed() {
 
 #[tokio::test]
 async fn reports_sidecar_blocks_completion() {
-    let env = TestEnv::start("sidecar").await;
+    // The classifier waits pendingSeconds after the work ends before blaming the sidecar.
+    let env = TestEnv::start_with_policy("sidecar", json!({"thresholds": {"pendingSeconds": 3}})).await;
     let mut spec = job("with-proxy", "sidecar");
     spec["spec"]["template"]["spec"]["containers"] = json!([
         {"name": "main", "image": "registry.example.com/batch/worker:1.0"},
-        {"name": "proxy", "image": "registry.example.com/mesh/proxy:1.0"}
+        {"name": "istio-proxy", "image": "registry.example.com/mesh/proxy:1.0"}
     ]);
     let created = env.create_job(spec).await;
 

@@ -138,13 +138,19 @@ impl TestEnv {
     /// Waits until the JobHealth of `job` reports `reason`, and returns it. On timeout, panics
     /// with the last status and the operator's log.
     pub async fn wait_for_reason(&self, job: &str, reason: &str) -> JobHealth {
+        self.wait_for(job, reason, None).await
+    }
+
+    /// Waits until the JobHealth of `job` reports `reason` and, when given, `state`.
+    pub async fn wait_for(&self, job: &str, reason: &str, state: Option<jobhealth::finding::State>) -> JobHealth {
         let api: Api<JobHealth> = Api::namespaced(self.client.clone(), &self.namespace);
         let deadline = tokio::time::Instant::now() + REPORT_TIMEOUT;
         let mut last = None;
         while tokio::time::Instant::now() < deadline {
             if let Ok(health) = api.get(job).await {
                 let current = health.status.as_ref().and_then(|status| status.reason).map(|reason| reason.as_str());
-                if current == Some(reason) {
+                let current_state = health.status.as_ref().and_then(|status| status.state);
+                if current == Some(reason) && (state.is_none() || current_state == state) {
                     return health;
                 }
                 last = Some(health);
@@ -153,7 +159,7 @@ impl TestEnv {
         }
         let last_status = last.and_then(|health| health.status).map(|status| serde_json::to_string_pretty(&status).unwrap());
         panic!(
-            "JobHealth {}/{job} did not report {reason} within {:?}.\nLast status: {}\nOperator log ({}):\n{}\nJob and pods:\n{}",
+            "JobHealth {}/{job} did not report {reason} (state {state:?}) within {:?}.\nLast status: {}\nOperator log ({}):\n{}\nJob and pods:\n{}",
             self.namespace,
             REPORT_TIMEOUT,
             last_status.unwrap_or_else(|| "none".into()),

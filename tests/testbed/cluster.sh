@@ -99,14 +99,16 @@ require_binaries() {
 }
 
 # Prints the recorded PID of a component if that process is alive and still runs the
-# component's binary, which guards against a PID that the kernel has reused.
+# component's binary, which guards against a PID that the kernel has reused. A binary
+# that build.sh replaced while the process ran shows up as "PATH (deleted)".
 live_pid() {
-  local name=$1 pid_file=$pids_dir/$1.pid pid exe
+  local name=$1 pid_file=$pids_dir/$1.pid pid exe expected
   [[ -f "$pid_file" ]] || return 1
   pid=$(<"$pid_file")
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
-  [[ "$exe" == "$bin_dir/$name" ]] || return 1
+  expected=$(readlink -f "$bin_dir/$name")
+  [[ "$exe" == "$expected" || "$exe" == "$expected (deleted)" ]] || return 1
   echo "$pid"
 }
 
@@ -298,6 +300,8 @@ etcd_healthy() {
 start_apiserver() {
   # TaintNodesByCondition would give the new node a not-ready NoSchedule taint that only
   # the node-lifecycle controller removes, and that controller does not run here.
+  # --kubelet-preferred-address-types InternalIP: for `kubectl logs` and `exec` the API
+  # server dials the node, and by default it would first resolve the node's name in DNS.
   start_component kube-apiserver \
     --bind-address 127.0.0.1 \
     --secure-port "$apiserver_port" \
@@ -312,6 +316,7 @@ start_apiserver() {
     --service-account-key-file "$certs_dir/service-account.pub" \
     --service-account-signing-key-file "$certs_dir/service-account.key" \
     --service-cluster-ip-range "$service_cidr" \
+    --kubelet-preferred-address-types InternalIP \
     --disable-admission-plugins TaintNodesByCondition \
     --allow-privileged \
     --profiling=false
@@ -365,8 +370,8 @@ start_kwok() {
   mkdir -p "$state_dir/kwok"
   stages_checksum >"$state_dir/stages.sha256"
   # --node-ip becomes the node's InternalIP and each pod's hostIP. The API server dials
-  # it for `kubectl logs` and `exec`, which kwok does not serve here, so it points at
-  # this machine and such requests fail with "connection refused".
+  # it on port 10250 for `kubectl logs` and `exec`, which kwok does not serve here, so it
+  # points at this machine, and such requests fail unless something else listens there.
   KWOK_WORKDIR=$state_dir/kwok start_component kwok \
     --kubeconfig "$kubeconfig" \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
@@ -414,6 +419,9 @@ metadata:
 spec:
   backoffLimit: 0
   template:
+    metadata:
+      annotations:
+        jobhealth.io/run-seconds: "0"
     spec:
       restartPolicy: Never
       containers:
@@ -513,6 +521,8 @@ cmd_up() {
   check_port_free "$scheduler_port" kube-scheduler
 
   local started=$SECONDS
+  # The components run in their own sessions, so Ctrl-C does not reach them.
+  trap 'log "interrupted"; stop_processes; exit 130' INT TERM
   mkdir -p "$state_dir" "$logs_dir" "$pids_dir"
   touch "$state_marker"
   generate_certs
@@ -528,6 +538,7 @@ cmd_up() {
   await 60 "node $node_name to be Ready" node_ready kwok
   await 60 "ServiceAccount default/default" default_service_account_exists kube-controller-manager
   check_job_runs
+  trap - INT TERM
   log "up in $((SECONDS - started)) s; API server https://127.0.0.1:$apiserver_port"
   echo "$kubeconfig"
 }

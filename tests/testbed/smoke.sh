@@ -88,6 +88,20 @@ expect_no_pods() {
   echo "ok    $job: its pods were deleted"
 }
 
+# Checks that the ttl-after-finished controller deleted the Job.
+expect_job_deleted() {
+  local job=$1 timeout_seconds=$2 deadline=$((SECONDS + $2))
+  while kc get job "$job" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      echo "FAIL  $job: Job still exists after $timeout_seconds s"
+      failures=$((failures + 1))
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "ok    $job: Job deleted after it finished (ttlSecondsAfterFinished: 0)"
+}
+
 # Creates a Job. Arguments, in order:
 #   name
 #   value of the jobhealth.io/fate label, or "" for no label
@@ -127,7 +141,8 @@ print_conditions() {
   echo "Job conditions (type=status/reason):"
   for job in "$@"; do
     printf '  %-16s %s\n' "$job" "$(job_json "$job" |
-      jq -r '[.status.conditions[]? | "\(.type)=\(.status)/\(.reason // "")"] | join(" ")')"
+      jq -r '[.status.conditions[]? | "\(.type)=\(.status)/\(.reason // "")"] | join(" ")
+             | if . == "" then "none (the Job is still active)" else . end')"
   done
 }
 
@@ -183,6 +198,8 @@ create_job unschedulable "" '  backoffLimit: 0' '      restartPolicy: Never
           requests:
             cpu: "64"'
 create_job unknown-fate no-such-fate '  backoffLimit: 0' "$one_container"
+create_job ttl "" '  backoffLimit: 0
+  ttlSecondsAfterFinished: 0' "$one_container"
 
 echo "smoke: checking"
 for restarts in 1 2; do
@@ -254,6 +271,8 @@ expect "pod Pending with PodScheduled=False Unschedulable" 20 pod_json unschedul
 
 expect "event UnknownFate, pod stays Pending" 20 events_json unknown-fate \
   '.items | any(.type == "Warning" and .reason == "UnknownFate")'
+
+expect_job_deleted ttl 20
 
 # Deleting a Job with background propagation lets the garbage collector delete its
 # pods; kwok then terminates and removes them.
