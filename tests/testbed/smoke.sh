@@ -9,8 +9,8 @@
 # and deletes at the end. Prints one line per check and each Job's final conditions, and
 # exits 1 if a check failed. On a failed check it prints the object's status.
 #
-# Environment: KUBECONFIG, default <repo>/.testbed/kubeconfig (or the state directory
-# in JOBHEALTH_TESTBED_DIR).
+# Uses the test bed's kubeconfig in <repo>/.testbed, or in JOBHEALTH_TESTBED_DIR if set.
+# It ignores KUBECONFIG so that it never deletes a namespace in another cluster.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,7 +19,7 @@ repo_root=$(cd "$here/../.." && pwd)
 source "$here/versions.sh"
 
 kubectl_bin=$(testbed_bin_dir)/kubectl
-kubeconfig=${KUBECONFIG:-${JOBHEALTH_TESTBED_DIR:-$repo_root/.testbed}/kubeconfig}
+kubeconfig=${JOBHEALTH_TESTBED_DIR:-$repo_root/.testbed}/kubeconfig
 namespace=testbed-smoke
 failures=0
 
@@ -151,8 +151,12 @@ echo "smoke: resetting namespace $namespace"
 "$kubectl_bin" --kubeconfig "$kubeconfig" create namespace "$namespace" >/dev/null
 # Pods are rejected until the serviceaccount controller has made the namespace's
 # default ServiceAccount.
-for _ in $(seq 1 40); do
-  kc get serviceaccount default >/dev/null 2>&1 && break
+service_account_deadline=$((SECONDS + 30))
+until kc get serviceaccount default >/dev/null 2>&1; do
+  if ((SECONDS >= service_account_deadline)); then
+    echo "smoke: ServiceAccount $namespace/default did not appear within 30 s; is kube-controller-manager running? See 'cluster.sh status'." >&2
+    exit 1
+  fi
   sleep 0.25
 done
 
