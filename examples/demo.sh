@@ -27,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-kubectl apply --server-side -f crds/jobhealth.io.yaml >/dev/null
+kubectl apply --server-side --force-conflicts -f crds/jobhealth.io.yaml >/dev/null
 kubectl wait --for=condition=Established crd/jobhealths.jobhealth.io crd/jobhealthpolicies.jobhealth.io --timeout=30s >/dev/null
 
 mkdir -p .testbed/logs

@@ -9,14 +9,15 @@ pub mod crd;
 pub mod finding;
 pub mod conditions;
 pub mod controller;
+pub mod diagnose;
 pub mod select;
+pub mod yaml;
 
 use kube::CustomResourceExt;
 
 /// Returns both CustomResourceDefinitions as a YAML stream, as committed under `crds/`.
 pub fn crd_yaml() -> String {
-    let policy = serde_norway::to_string(&crd::JobHealthPolicy::crd()).expect("a CRD always serializes to YAML");
-    let health = serde_norway::to_string(&crd::JobHealth::crd()).expect("a CRD always serializes to YAML");
+    let policy = yaml::to_yaml(&crd::JobHealthPolicy::crd()).expect("a CRD always serializes to YAML");
+    let health = yaml::to_yaml(&crd::JobHealth::crd()).expect("a CRD always serializes to YAML");
     format!("---\n{policy}---\n{health}")
 }
-pub mod diagnose;

@@ -182,7 +182,7 @@ async fn report(namespace: Option<String>, window: &str, output: Format) -> Resu
     match output {
         Format::Table => Ok(summary::render_summary(&summary)),
         Format::Json => Ok(format!("{}\n", serde_json::to_string_pretty(&summary).expect("a summary always serializes"))),
-        Format::Yaml => Ok(serde_norway::to_string(&summary).expect("a summary always serializes")),
+        Format::Yaml => Ok(jobhealth::yaml::to_yaml(&summary).expect("a summary always serializes")),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The `jobhealth` command line without a cluster: `diagnose -f` on every fixture, in every
 //! output format, its errors, and its use as a kubectl plugin.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -156,12 +158,7 @@ fn diagnose_missing_file_fails() {
 /// bed's kubectl is used when it is built; the test fails otherwise, since `make test` builds it.
 #[test]
 fn kubectl_plugin_diagnose() {
-    let bin_dir = Command::new("bash")
-        .args(["-c", "source tests/testbed/versions.sh && testbed_bin_dir"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let kubectl = PathBuf::from(String::from_utf8(bin_dir.stdout).unwrap().trim()).join("kubectl");
+    let kubectl = common::testbed_kubectl();
     assert!(kubectl.exists(), "{} is missing; run `make testbed-build`", kubectl.display());
 
     let plugin_dir = std::env::temp_dir().join(format!("jobhealth-plugin-{}", std::process::id()));

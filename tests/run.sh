@@ -9,7 +9,7 @@ repo_root=$(cd "$here/.." && pwd)
 cd "$repo_root"
 
 echo "== unit and offline tests"
-cargo test --locked --lib --bins --test crds --test classify_cases --test cli
+cargo test --locked --no-fail-fast --lib --bins --test crds --test classify_cases --test cli
 
 echo "== building the control plane (cached after the first run)"
 "$here/testbed/build.sh" >/dev/null
@@ -29,4 +29,4 @@ echo "== starting the control plane"
 "$here/testbed/cluster.sh" up
 
 echo "== end-to-end tests"
-cargo test --locked --test operator_e2e --test lifecycle_e2e --test cli_e2e
+cargo test --locked --no-fail-fast --test operator_e2e --test lifecycle_e2e --test cli_e2e

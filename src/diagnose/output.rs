@@ -21,7 +21,7 @@ pub fn render(diagnoses: &[Diagnosis], format: Format) -> String {
             text.push('\n');
             text
         }
-        Format::Yaml => serde_norway::to_string(diagnoses).expect("diagnoses always serialize"),
+        Format::Yaml => crate::yaml::to_yaml(diagnoses).expect("diagnoses always serialize"),
         Format::Table => render_table(diagnoses),
     }
 }

@@ -44,12 +44,30 @@ pub async fn testbed_client() -> Client {
     Client::try_from(config).expect("a client can be built from the test bed kubeconfig")
 }
 
-/// Installs (or updates) the CRDs and waits until the API server serves them.
+/// Returns the test bed's kubectl, which matches the API server's version.
+pub fn testbed_kubectl() -> PathBuf {
+    let output = std::process::Command::new("bash")
+        .args(["-c", "source tests/testbed/versions.sh && testbed_bin_dir"])
+        .current_dir(repo_root())
+        .output()
+        .expect("bash runs");
+    PathBuf::from(String::from_utf8(output.stdout).unwrap().trim()).join("kubectl")
+}
+
+/// Installs the committed CRDs with kubectl, as users do, and waits until they are served.
+/// kubectl reads YAML 1.1, so this also checks that `crds/` survives that reading.
 pub async fn install_crds(client: &Client) {
+    let status = std::process::Command::new(testbed_kubectl())
+        .args(["apply", "--server-side", "--force-conflicts", "--field-manager", "jobhealth-tests", "-f"])
+        .arg(repo_root().join("crds/jobhealth.io.yaml"))
+        .env("KUBECONFIG", kubeconfig_path())
+        .stdout(Stdio::null())
+        .status()
+        .expect("kubectl runs");
+    assert!(status.success(), "kubectl apply of crds/jobhealth.io.yaml failed");
+
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let params = PatchParams::apply("jobhealth-tests").force();
     for crd in [JobHealthPolicy::crd(), JobHealth::crd()] {
-        api.patch(&crd.name_any(), &params, &Patch::Apply(&crd)).await.expect("CRD applies");
         for _ in 0..100 {
             let current = api.get(&crd.name_any()).await.expect("CRD readable");
             let established = current
