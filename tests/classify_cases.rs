@@ -307,7 +307,7 @@ fn unschedulable_quotes_scheduler() {
 fn config_error_rechecks_at_deadline() {
     let finding = check_fixture("08-create-container-config-error-missing-secret-key.yaml");
     assert!(finding.message.contains("couldn't find key API_TOKEN"), "{}", finding.message);
-    assert!(finding.message.contains("ends the Job as DeadlineExceeded in 4m4s"), "{}", finding.message);
+    assert!(finding.message.contains("ends the Job as DeadlineExceeded at 2025-06-10T13:51:20Z"), "{}", finding.message);
     // Started 13:41:20 with a 600 s deadline, classified at the newest Event time 13:47:16.
     assert_eq!(finding.recheck_after_seconds, Some(244));
 }
@@ -417,6 +417,28 @@ fn every_fixture_stays_bounded_with_tiny_thresholds() {
                 assert_bounded(&finding, file);
             }
         }
+    }
+}
+
+/// A finding must not change while time passes and no threshold is crossed, or the operator
+/// would rewrite the JobHealth on every pass.
+#[test]
+fn every_fixture_stable_over_time() {
+    for file in FIXTURES {
+        let text = std::fs::read_to_string(fixtures_dir().join(file)).unwrap();
+        let header = parse_header(&text, file);
+        let groups = group_by_job(&parse_objects(&text).unwrap());
+        let observation = groups[0].observation();
+        let now = header.snapshot.or_else(|| newest_timestamp(&observation)).unwrap();
+        let first = classify(&observation, &header.thresholds, now);
+        let later_by = 30;
+        if first.recheck_after_seconds.is_some_and(|seconds| seconds <= later_by) {
+            continue;
+        }
+        let later = classify(&observation, &header.thresholds, now + jiff::SignedDuration::from_secs(later_by));
+        assert_eq!(later.message, first.message, "{file}: the message changed within {later_by}s");
+        assert_eq!(later.evidence, first.evidence, "{file}: the evidence changed within {later_by}s");
+        assert_eq!(later.notes, first.notes, "{file}: the notes changed within {later_by}s");
     }
 }
 

@@ -4,7 +4,7 @@
 //! longer deadline, while a pod that never started needs the blocker removed.
 
 use super::Diagnosis;
-use super::advice::{format_duration, one_line};
+use super::advice::one_line;
 use super::context::Context;
 use super::events::{self, EventView};
 use super::evidence::{self, EvidenceList, Rank};
@@ -44,9 +44,10 @@ pub(crate) fn diagnose(ctx: &Context<'_>) -> Diagnosis {
             )
         });
 
+    // The start time rather than the elapsed time, so the evidence does not change between passes.
     list.push(Rank::Key, evidence::job_fact(format!(
-        "{deadline_text}; Job ran {}",
-        start.map(|start| format_duration(ctx.seconds_since(start))).unwrap_or_else(|| "for an unknown time".to_string())
+        "{deadline_text}; Job started {}",
+        start.map(|start| start.to_string()).unwrap_or_else(|| "at an unknown time".to_string())
     )));
     for event in ctx.events.iter().filter(|event| is_deadline_event(event)) {
         list.push(Rank::Context, evidence::event(event));
@@ -129,7 +130,7 @@ fn cause_from_pods(ctx: &Context<'_>, deadline_field: &str) -> Option<Cause> {
         .position(|blocker| blocker.reason != Reason::Pending)
         .unwrap_or(0);
     let blocker = blockers.swap_remove(index);
-    let (message, advice) = describe_blocker(ctx, &blocker);
+    let (message, advice) = describe_blocker(&blocker);
     let advice = match advice {
         Some(advice) => format!("{advice}; the deadline, {deadline_field}, only hid this cause"),
         None => format!("find why the pod did not start, or raise {deadline_field}"),

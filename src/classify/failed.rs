@@ -9,7 +9,7 @@ use k8s_openapi::api::batch::v1::JobCondition;
 use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
 
 use super::Diagnosis;
-use super::advice::{container_field, format_duration, looks_transient, one_line, plural};
+use super::advice::{container_field, looks_transient, one_line, plural};
 use super::context::Context;
 use super::events::{self, EventView};
 use super::evidence::{self, EvidenceList, Rank};
@@ -597,10 +597,9 @@ fn fallback(ctx: &Context<'_>, condition: &JobCondition) -> Diagnosis {
     }
     if let Some(start) = ctx.start_time() {
         diagnosis.evidence.push(Rank::Context, evidence::job_fact(format!(
-            "started {start}, status.failed {}, spec.backoffLimit {}, ran {}",
+            "started {start}, status.failed {}, spec.backoffLimit {}",
             ctx.failed_count(),
             ctx.backoff_limit(),
-            format_duration(ctx.seconds_since(start))
         )));
     }
     diagnosis.pods_gone = pods_gone;

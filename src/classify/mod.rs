@@ -161,10 +161,12 @@ fn with_deadline_warning(ctx: &Context<'_>, state: State, mut diagnosis: Diagnos
     if let (Some(deadline), Some(start)) = (ctx.active_deadline_seconds(), ctx.start_time()) {
         let remaining = ctx.seconds_until(start, deadline);
         if remaining > 0 {
-            diagnosis.message.push_str(&format!(
-                "; spec.activeDeadlineSeconds ({deadline}) ends the Job as DeadlineExceeded in {} unless this is fixed",
-                advice::format_duration(remaining)
-            ));
+            // The end time rather than the time left, so the message stays the same between passes.
+            if let Ok(ends_at) = start.checked_add(jiff::SignedDuration::from_secs(deadline)) {
+                diagnosis.message.push_str(&format!(
+                    "; spec.activeDeadlineSeconds ({deadline}) ends the Job as DeadlineExceeded at {ends_at} unless this is fixed"
+                ));
+            }
         }
     }
     diagnosis

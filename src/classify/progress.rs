@@ -67,7 +67,7 @@ pub(crate) fn suspended(ctx: &Context<'_>) -> Diagnosis {
     let condition = ctx.condition("Suspended");
     let since = condition
         .and_then(|condition| condition.last_transition_time.as_ref())
-        .map(|time| format!(" for {}", format_duration(ctx.seconds_since(time.0))))
+        .map(|time| format!(" since {}", time.0))
         .unwrap_or_default();
 
     let queue = queue_of(ctx);
@@ -135,7 +135,7 @@ fn reported_elsewhere(ctx: &Context<'_>) -> Option<Diagnosis> {
     let active = ctx.status.and_then(|status| status.active).filter(|active| *active > 0)?;
     let ran = ctx
         .start_time()
-        .map(|start| format!(" for {}", format_duration(ctx.seconds_since(start))))
+        .map(|start| format!(" since {start}"))
         .unwrap_or_default();
     let message = format!(
         "{manager} reports {} (status.active {active}) and the Job has run{ran}; no pod runs in this cluster",
@@ -172,9 +172,9 @@ fn running_diagnosis(ctx: &Context<'_>, running: &[&Pod], recheck: &mut Recheck)
 
     if let (Some(limit), Some(ran)) = (ctx.thresholds.long_running_seconds, ran) {
         if ran >= limit {
+            let started = start.map(|start| start.to_string()).unwrap_or_default();
             let message = format!(
-                "Job has run for {}, past the long-running threshold of {}; {pods_text} running ({names})",
-                format_duration(ran),
+                "Job has run since {started}, past the long-running threshold of {}; {pods_text} running ({names})",
                 format_duration(limit)
             );
             let advice = "check the running containers' logs for progress; spec.activeDeadlineSeconds stops a Job after a fixed time".to_string();
@@ -185,7 +185,7 @@ fn running_diagnosis(ctx: &Context<'_>, running: &[&Pod], recheck: &mut Recheck)
         recheck.after(limit - ran);
     }
 
-    let ran_text = ran.map(|ran| format!(" for {}", format_duration(ran))).unwrap_or_default();
+    let ran_text = start.map(|start| format!(" since {start}")).unwrap_or_default();
     let message = format!("{pods_text} running ({names}); the Job has run{ran_text}");
     let mut diagnosis = Diagnosis::new(Reason::Running, message);
     diagnosis.evidence = list;
@@ -205,10 +205,10 @@ fn pending_diagnosis(ctx: &Context<'_>, live: &[&Pod], recheck: &mut Recheck) ->
     if age < threshold {
         recheck.after(threshold - age);
         let waiting = blocker.as_ref().map(|blocker| format!(" ({})", blocker.detail)).unwrap_or_default();
+        let since = pods::creation_time(oldest).map(|created| format!(" since {created}")).unwrap_or_default();
         let message = format!(
-            "pod {} is starting{waiting} for {}, within the {} pending threshold",
+            "pod {} is starting{waiting}{since}, within the {} pending threshold",
             pods::name(oldest),
-            format_duration(age),
             format_duration(threshold)
         );
         let mut diagnosis = Diagnosis::new(Reason::Pending, message);
@@ -219,13 +219,13 @@ fn pending_diagnosis(ctx: &Context<'_>, live: &[&Pod], recheck: &mut Recheck) ->
     }
 
     let (message, _) = match blocker.as_ref() {
-        Some(blocker) => describe_blocker(ctx, blocker),
+        Some(blocker) => describe_blocker(blocker),
         None => (
             format!(
-                "pod {} has been in phase {} with no running container for {}",
+                "pod {} has been in phase {} with no running container since {}",
                 pods::name(oldest),
                 if pods::phase(oldest).is_empty() { "unknown" } else { pods::phase(oldest) },
-                format_duration(age)
+                pods::creation_time(oldest).map(|created| created.to_string()).unwrap_or_else(|| "its creation".to_string())
             ),
             None,
         ),
@@ -273,8 +273,7 @@ fn idle_diagnosis(ctx: &Context<'_>, recheck: &mut Recheck) -> Diagnosis {
     if idle < threshold {
         recheck.after(threshold - idle);
         let message = format!(
-            "Job has no running pod yet; last activity {} ago, within the {} stalled threshold",
-            format_duration(idle),
+            "Job has no running pod yet; last activity at {last_activity}, within the {} stalled threshold",
             format_duration(threshold)
         );
         return Diagnosis::new(Reason::Pending, message);
@@ -284,8 +283,7 @@ fn idle_diagnosis(ctx: &Context<'_>, recheck: &mut Recheck) -> Diagnosis {
         .map(|event| format!("; the last Event was {} ({}) at {}", event.reason, one_line(event.message), last_activity))
         .unwrap_or_else(|| format!("; last activity at {last_activity}"));
     let message = format!(
-        "Job is active but no pod is running and nothing has changed for {} (stalled threshold {}){last}",
-        format_duration(idle),
+        "Job is active but no pod is running and nothing has changed for longer than the stalled threshold ({}){last}",
         format_duration(threshold)
     );
     let advice = format!(

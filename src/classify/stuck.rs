@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::Diagnosis;
-use super::advice::{container_field, format_duration, is_permanent_pull_error, one_line, plural};
+use super::advice::{container_field, is_permanent_pull_error, one_line, plural};
 use super::context::{Context, Recheck};
 use super::events::{self, EventView};
 use super::evidence::{self, EvidenceList, Rank};
@@ -220,7 +220,7 @@ fn unschedulable<'a>(ctx: &Context<'a>, pod: &'a Pod) -> Option<Blocker<'a>> {
 }
 
 /// Returns the message and advice for a blocked pod.
-pub(crate) fn describe_blocker(ctx: &Context<'_>, blocker: &Blocker<'_>) -> (String, Option<String>) {
+pub(crate) fn describe_blocker(blocker: &Blocker<'_>) -> (String, Option<String>) {
     let pod_name = pods::name(blocker.pod);
     let container = blocker.container.map(|container| container.name()).unwrap_or("?");
     let image = blocker
@@ -229,10 +229,9 @@ pub(crate) fn describe_blocker(ctx: &Context<'_>, blocker: &Blocker<'_>) -> (Str
         .and_then(|spec| spec.image.as_deref())
         .or_else(|| blocker.container.map(|container| container.status.image.as_str()))
         .unwrap_or("");
-    let age = blocker
-        .since
-        .map(|since| format!(" for {}", format_duration(ctx.seconds_since(since))))
-        .unwrap_or_default();
+    // A start time rather than an age, so the message stays the same from one pass to the
+    // next and the JobHealth is not rewritten on every reconcile.
+    let age = blocker.since.map(|since| format!(" since {since}")).unwrap_or_default();
     let detail = &blocker.detail;
     let message = match blocker.reason {
         Reason::Unschedulable => format!("pod {pod_name} cannot be scheduled{age}: {detail}"),
@@ -344,7 +343,7 @@ pub(crate) fn blocked(ctx: &Context<'_>, recheck: &mut Recheck, transient: bool)
         }
     }
     let blocker = chosen?;
-    let (message, advice) = describe_blocker(ctx, &blocker);
+    let (message, advice) = describe_blocker(&blocker);
     let mut diagnosis = Diagnosis::new(blocker.reason, message);
     diagnosis.advice = advice;
     diagnosis.evidence = blocker.evidence;
@@ -434,7 +433,7 @@ pub(crate) fn sidecar(ctx: &Context<'_>, recheck: &mut Recheck) -> Option<Diagno
 
         let work_names = quoted_names(work.iter().map(|container| container.name()));
         let sidecar_names = quoted_names(running.iter().map(|container| container.name()));
-        let since = finished.map(|_| format!(" {} ago", format_duration(done_for))).unwrap_or_default();
+        let since = finished.map(|finished| format!(" at {finished}")).unwrap_or_default();
         let work_label = if work.len() == 1 { "container" } else { "containers" };
         let (sidecar_label, verb) = if running.len() == 1 { ("container", "is") } else { ("containers", "are") };
         let message = format!(
@@ -508,9 +507,8 @@ pub(crate) fn terminating(ctx: &Context<'_>, recheck: &mut Recheck) -> Option<Di
         };
         let phase = pods::phase(pod);
         let text = format!(
-            "pod {} has been terminating for {}{finalizer_text} (phase {})",
+            "pod {} has been terminating since {deleted}{finalizer_text} (phase {})",
             pods::name(pod),
-            format_duration(age),
             if phase.is_empty() { "unknown" } else { phase }
         );
         list.push(Rank::Primary, evidence::pod_fact(pod, "Terminating", text.clone(), Some(deleted)));
@@ -529,10 +527,14 @@ pub(crate) fn terminating(ctx: &Context<'_>, recheck: &mut Recheck) -> Option<Di
             recheck.after(threshold - age);
         } else {
             tracking_finalizer = true;
+            let finished = ctx
+                .now
+                .checked_sub(jiff::SignedDuration::from_secs(age))
+                .map(|time| format!("at {time}"))
+                .unwrap_or_else(|_| "long ago".to_string());
             let text = format!(
-                "status.uncountedTerminatedPods lists {} that finished {} ago and the Job has not counted",
+                "status.uncountedTerminatedPods lists {} that finished {finished} and the Job has not counted",
                 plural(count as i64, "pod", "pods"),
-                format_duration(age)
             );
             list.push(Rank::Primary, evidence::job_fact(text.clone()));
             parts.push(text);
@@ -547,11 +549,7 @@ pub(crate) fn terminating(ctx: &Context<'_>, recheck: &mut Recheck) -> Option<Di
         if age < threshold {
             recheck.after(threshold - age);
         } else {
-            let text = format!(
-                "the Job has been deleting for {} with finalizers [{}]",
-                format_duration(age),
-                job_finalizers.join(", ")
-            );
+            let text = format!("the Job has been deleting since {deleted} with finalizers [{}]", job_finalizers.join(", "));
             list.push(Rank::Key, evidence::job_fact(text.clone()));
             parts.push(text);
         }
