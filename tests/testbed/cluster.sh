@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a local Kubernetes control plane for jobhealth's tests: etcd, kube-apiserver,
 # kube-controller-manager and kube-scheduler, with kwok faking one node and the pods on it.
+# kwok also serves the node's kubelet API, so `kubectl logs` works for the fake pods.
 # Every process listens on 127.0.0.1 only. Build the binaries first with build.sh
 # (`make testbed-build`).
 #
@@ -25,21 +26,35 @@
 #   JOBHEALTH_TESTBED_APISERVER_PORT           kube-apiserver HTTPS port [16443]
 #   JOBHEALTH_TESTBED_CONTROLLER_MANAGER_PORT  kube-controller-manager HTTPS port [16257]
 #   JOBHEALTH_TESTBED_SCHEDULER_PORT           kube-scheduler HTTPS port [16259]
+#   JOBHEALTH_TESTBED_KUBELET_PORT             kubelet API port that kwok serves for the
+#                                              fake node, HTTPS and HTTP [16250]
 #   JOBHEALTH_TESTBED_CACHE                    binary cache root, see versions.sh
 #
 # State directory layout:
 #   kubeconfig    admin kubeconfig (client certificate in group system:masters); the
 #                 controller manager, scheduler and kwok use it too
-#   certs/        CA, API server serving certificate, admin client certificate and the
-#                 service account signing key pair, made with openssl
+#   certs/        CA, API server serving certificate, admin client certificate, the
+#                 kubelet API's serving certificate, the API server's client certificate
+#                 for the kubelet API and the service account signing key pair, made
+#                 with openssl
 #   etcd/         etcd data
 #   kwok/         kwok's working directory (KWOK_WORKDIR), kept empty
+#   container-logs/default.log
+#                 the log of every container, see stages/container-logs.yaml
 #   stages.sha256 checksum of stages/*.yaml as kwok loaded them
 #   logs/NAME.log and pids/NAME.pid for each process
 #
 # The fake node is kwok-node-0 (4 CPUs, 16Gi memory, 110 pods) with no taints. Pod
 # behaviour comes from the kwok stages in stages/, described in their headers. kwok
 # reads them at start, and `up` restarts a running test bed after they change.
+#
+# Container logs: the node's InternalIP is 127.0.0.1 and its kubelet port is
+# JOBHEALTH_TESTBED_KUBELET_PORT, where kwok serves the kubelet API. The API server dials
+# only the InternalIP (--kubelet-preferred-address-types), so it never looks up the
+# node's name in DNS. It verifies kwok's certificate against the test bed CA and sends a
+# client certificate, which kwok 0.8 does not check. Every container logs
+# "jobhealth test bed: simulated log line 1" to "... line 5". stages/container-logs.yaml
+# describes how kwok finds the log.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,17 +63,20 @@ repo_root=$(cd "$here/../.." && pwd)
 source "$here/versions.sh"
 
 bin_dir=$(testbed_bin_dir)
-state_dir=${JOBHEALTH_TESTBED_DIR:-$repo_root/.testbed}
+# Absolute, because the components run with the state directory as working directory.
+state_dir=$(realpath -m -- "${JOBHEALTH_TESTBED_DIR:-$repo_root/.testbed}")
 etcd_port=${JOBHEALTH_TESTBED_ETCD_PORT:-12379}
 etcd_peer_port=${JOBHEALTH_TESTBED_ETCD_PEER_PORT:-12380}
 apiserver_port=${JOBHEALTH_TESTBED_APISERVER_PORT:-16443}
 controller_manager_port=${JOBHEALTH_TESTBED_CONTROLLER_MANAGER_PORT:-16257}
 scheduler_port=${JOBHEALTH_TESTBED_SCHEDULER_PORT:-16259}
+kubelet_port=${JOBHEALTH_TESTBED_KUBELET_PORT:-16250}
 
 certs_dir=$state_dir/certs
 logs_dir=$state_dir/logs
 pids_dir=$state_dir/pids
 kubeconfig=$state_dir/kubeconfig
+container_logs_dir=$state_dir/container-logs
 # A file that marks a directory as test bed state, so that `down` never deletes a
 # directory it did not create.
 state_marker=$state_dir/.jobhealth-testbed
@@ -134,6 +152,11 @@ node_ready() {
     -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
 }
 
+kubelet_api_ready() {
+  [[ "$(curl -fsS --max-time 5 --cacert "$certs_dir/ca.crt" \
+    "https://127.0.0.1:$kubelet_port/healthz" 2>/dev/null)" == ok ]]
+}
+
 default_service_account_exists() {
   kubectl_testbed get serviceaccount default --namespace default --request-timeout=5s >/dev/null 2>&1
 }
@@ -188,8 +211,9 @@ check_port_free() {
   fi
 }
 
-# Writes a CA, the API server's serving certificate, the admin client certificate and
-# the service account signing key pair into certs_dir.
+# Writes a CA, the API server's serving certificate, the admin client certificate, the
+# kubelet API's serving certificate, the API server's client certificate for the kubelet
+# API and the service account signing key pair into certs_dir.
 generate_certs() {
   mkdir -p "$certs_dir"
   local dir=$certs_dir
@@ -221,6 +245,18 @@ keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = clientAuth
 EOF
   sign_certificate admin "/O=system:masters/CN=jobhealth-testbed-admin"
+
+  # The subjects follow a kubelet's serving certificate and kubeadm's
+  # apiserver-kubelet-client certificate.
+  cat >"$dir/kubelet.ext" <<EOF
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:$node_name,IP:127.0.0.1
+EOF
+  sign_certificate kubelet "/O=system:nodes/CN=system:node:$node_name"
+  cp "$dir/admin.ext" "$dir/apiserver-kubelet-client.ext"
+  sign_certificate apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
 
   openssl genrsa -out "$dir/service-account.key" 2048 2>/dev/null
   openssl rsa -in "$dir/service-account.key" -pubout -out "$dir/service-account.pub" 2>/dev/null
@@ -268,12 +304,13 @@ EOF
 }
 
 # Starts a component in its own session so that it outlives the calling shell, and
-# records its PID. Arguments: component name, then its flags.
+# records its PID. Arguments: component name, then its flags. The component runs in the
+# state directory, against which kwok resolves the relative paths in stages/*.yaml.
 start_component() {
   local name=$1
   shift
   log "starting $name"
-  setsid nohup "$bin_dir/$name" "$@" >"$logs_dir/$name.log" 2>&1 </dev/null &
+  (cd "$state_dir" && exec setsid nohup "$bin_dir/$name" "$@" >"$logs_dir/$name.log" 2>&1 </dev/null) &
   echo $! >"$pids_dir/$name.pid"
   started_components+=("$name")
 }
@@ -302,6 +339,7 @@ start_apiserver() {
   # the node-lifecycle controller removes, and that controller does not run here.
   # --kubelet-preferred-address-types InternalIP: for `kubectl logs` and `exec` the API
   # server dials the node, and by default it would first resolve the node's name in DNS.
+  # The node's InternalIP is 127.0.0.1, where kwok serves the kubelet API.
   start_component kube-apiserver \
     --bind-address 127.0.0.1 \
     --secure-port "$apiserver_port" \
@@ -317,6 +355,9 @@ start_apiserver() {
     --service-account-signing-key-file "$certs_dir/service-account.key" \
     --service-cluster-ip-range "$service_cidr" \
     --kubelet-preferred-address-types InternalIP \
+    --kubelet-certificate-authority "$certs_dir/ca.crt" \
+    --kubelet-client-certificate "$certs_dir/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$certs_dir/apiserver-kubelet-client.key" \
     --disable-admission-plugins TaintNodesByCondition \
     --allow-privileged \
     --profiling=false
@@ -369,15 +410,34 @@ start_kwok() {
   done
   mkdir -p "$state_dir/kwok"
   stages_checksum >"$state_dir/stages.sha256"
-  # --node-ip becomes the node's InternalIP and each pod's hostIP. The API server dials
-  # it on port 10250 for `kubectl logs` and `exec`, which kwok does not serve here, so it
-  # points at this machine, and such requests fail unless something else listens there.
+  write_default_container_log
+  # --node-ip becomes the node's InternalIP and each pod's hostIP, and --node-port the
+  # node's kubelet port (see stages/node.yaml). The API server dials that address for
+  # `kubectl logs`, and kwok serves the kubelet API there (--server-address), HTTPS with
+  # the test bed CA's certificate and plain HTTP on the same port. kwok checks no client
+  # credentials.
   KWOK_WORKDIR=$state_dir/kwok start_component kwok \
     --kubeconfig "$kubeconfig" \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --node-ip 127.0.0.1 \
+    --node-port "$kubelet_port" \
+    --server-address "127.0.0.1:$kubelet_port" \
+    --tls-cert-file "$certs_dir/kubelet.crt" \
+    --tls-private-key-file "$certs_dir/kubelet.key" \
     --cidr "$pod_cidr" \
     "${stage_flags[@]}"
+  await 60 "kwok's kubelet API on 127.0.0.1:$kubelet_port" kubelet_api_ready kwok
+}
+
+# Writes the log that stages/container-logs.yaml gives every container, in the CRI log
+# format that kwok reads.
+write_default_container_log() {
+  local timestamp line
+  mkdir -p "$container_logs_dir"
+  timestamp=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
+  for line in 1 2 3 4 5; do
+    echo "$timestamp stdout F jobhealth test bed: simulated log line $line"
+  done >"$container_logs_dir/default.log"
 }
 
 create_node() {
@@ -407,8 +467,9 @@ EOF
 
 self_check_job=testbed-self-check
 
-# Runs a one-pod Job to Complete, then deletes it and waits until its pod is gone. This
-# exercises the scheduler, the Job controller, kwok's pod stages and the garbage collector.
+# Runs a one-pod Job to Complete, reads its pod's log, then deletes the Job and waits
+# until its pod is gone. This exercises the scheduler, the Job controller, kwok's pod
+# stages, kwok's kubelet API and the garbage collector.
 check_job_runs() {
   kubectl_testbed apply -f - >/dev/null <<EOF || fail_up "creating Job default/$self_check_job failed" kube-apiserver
 apiVersion: batch/v1
@@ -431,6 +492,8 @@ spec:
 EOF
   await 60 "Job default/$self_check_job to complete" self_check_job_complete \
     kube-controller-manager kube-scheduler kwok
+  await 30 "kubectl logs job/$self_check_job to print the default container log" \
+    self_check_logs_printed kube-apiserver kwok
   kubectl_testbed delete --namespace default "job/$self_check_job" --cascade=background >/dev/null ||
     fail_up "deleting Job default/$self_check_job failed" kube-apiserver
   await 30 "the pod of Job default/$self_check_job to be deleted" self_check_pods_gone \
@@ -440,6 +503,11 @@ EOF
 self_check_job_complete() {
   [[ "$(kubectl_testbed get job "$self_check_job" --namespace default --request-timeout=5s \
     -o jsonpath='{.status.conditions[?(@.type=="Complete")].status}' 2>/dev/null)" == True ]]
+}
+
+self_check_logs_printed() {
+  [[ "$(kubectl_testbed logs --namespace default "job/$self_check_job" --tail 1 \
+    --request-timeout=5s 2>/dev/null)" == "jobhealth test bed: simulated log line 5" ]]
 }
 
 self_check_pods_gone() {
@@ -519,6 +587,7 @@ cmd_up() {
   check_port_free "$apiserver_port" kube-apiserver
   check_port_free "$controller_manager_port" kube-controller-manager
   check_port_free "$scheduler_port" kube-scheduler
+  check_port_free "$kubelet_port" "kubelet API (kwok)"
 
   local started=$SECONDS
   # The components run in their own sessions, so Ctrl-C does not reach them.
@@ -557,6 +626,12 @@ cmd_status() {
     echo "kube-apiserver /readyz: ok (https://127.0.0.1:$apiserver_port)"
   else
     echo "kube-apiserver /readyz: not ok"
+    healthy=false
+  fi
+  if [[ -f "$certs_dir/ca.crt" ]] && kubelet_api_ready; then
+    echo "kubelet API (kwok) /healthz: ok (https://127.0.0.1:$kubelet_port)"
+  else
+    echo "kubelet API (kwok) /healthz: not ok"
     healthy=false
   fi
   if [[ -f "$kubeconfig" ]] && node_ready; then
