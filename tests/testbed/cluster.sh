@@ -3,7 +3,7 @@
 # kube-controller-manager and kube-scheduler, with kwok faking one node and the pods on it.
 # kwok also serves the node's kubelet API, so `kubectl logs` works for the fake pods.
 # Every process listens on 127.0.0.1 only. Build the binaries first with build.sh
-# (`make testbed-build`).
+# (`make testbed-build`). `up` also needs jq.
 #
 # Usage:
 #   cluster.sh up             Start the control plane, or keep it if it is already up and
@@ -40,9 +40,11 @@
 #   etcd/         etcd data
 #   kwok/         kwok's working directory (KWOK_WORKDIR), kept empty
 #   container-logs/default.log
-#                 the log of every container, see stages/container-logs.yaml
+#                 the default log of every container, see stages/container-logs.yaml
+#   container-logs/pods/
+#                 logs that pods set in the jobhealth.io/log annotation
 #   stages.sha256 checksum of stages/*.yaml as kwok loaded them
-#   logs/NAME.log and pids/NAME.pid for each process
+#   logs/NAME.log and pids/NAME.pid for each process, pod-log-writer.sh included
 #
 # The fake node is kwok-node-0 (4 CPUs, 16Gi memory, 110 pods) with no taints. Pod
 # behaviour comes from the kwok stages in stages/, described in their headers. kwok
@@ -53,8 +55,11 @@
 # only the InternalIP (--kubelet-preferred-address-types), so it never looks up the
 # node's name in DNS. It verifies kwok's certificate against the test bed CA and sends a
 # client certificate, which kwok 0.8 does not check. Every container logs
-# "jobhealth test bed: simulated log line 1" to "... line 5". stages/container-logs.yaml
-# describes how kwok finds the log.
+# "jobhealth test bed: simulated log line 1" to "... line 5" unless its pod sets the
+# annotation jobhealth.io/log: then the container named by jobhealth.io/container
+# (default: the first container) logs the annotation's value, one log line per line.
+# pod-log-writer.sh, which runs as a component, writes those logs before the pod starts.
+# stages/container-logs.yaml describes how kwok finds the logs.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -87,8 +92,10 @@ service_cidr=10.96.0.0/16
 apiserver_service_ip=10.96.0.1
 pod_cidr=10.244.0.0/16
 
-# Start order. `down` stops them in reverse.
-components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+# Start order. `down` stops them in reverse. pod-log-writer is a script beside this one,
+# the others are binaries in bin_dir.
+components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok pod-log-writer)
+pod_log_writer=$here/pod-log-writer.sh
 
 # Seconds that `down` waits after SIGTERM before it sends SIGKILL.
 stop_grace_seconds=10
@@ -108,25 +115,42 @@ kubectl_testbed() {
 
 require_binaries() {
   local name missing=()
-  for name in "${components[@]}" kubectl; do
+  for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl; do
     [[ -x "$bin_dir/$name" ]] || missing+=("$name")
   done
   if ((${#missing[@]})); then
     die "missing binaries in $bin_dir: ${missing[*]}. Build them with 'make testbed-build' (tests/testbed/build.sh)."
   fi
+  command -v jq >/dev/null || die "jq not found; pod-log-writer.sh needs it. Install it (apt-get install jq)."
+}
+
+# Prints the program that runs a component.
+component_program() {
+  if [[ "$1" == pod-log-writer ]]; then
+    echo "$pod_log_writer"
+  else
+    echo "$bin_dir/$1"
+  fi
 }
 
 # Prints the recorded PID of a component if that process is alive and still runs the
-# component's binary, which guards against a PID that the kernel has reused. A binary
+# component's program, which guards against a PID that the kernel has reused. A binary
 # that build.sh replaced while the process ran shows up as "PATH (deleted)".
 live_pid() {
-  local name=$1 pid_file=$pids_dir/$1.pid pid exe expected
+  local name=$1 pid_file=$pids_dir/$1.pid pid exe expected arguments=()
   [[ -f "$pid_file" ]] || return 1
   pid=$(<"$pid_file")
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
-  expected=$(readlink -f "$bin_dir/$name")
-  [[ "$exe" == "$expected" || "$exe" == "$expected (deleted)" ]] || return 1
+  if [[ "$name" == pod-log-writer ]]; then
+    # The executable of a script's process is its interpreter, so compare the script path
+    # that the interpreter runs, its first argument.
+    mapfile -d '' -t arguments 2>/dev/null <"/proc/$pid/cmdline" || return 1
+    [[ "${arguments[1]:-}" == "$pod_log_writer" ]] || return 1
+  else
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+    expected=$(readlink -f "$bin_dir/$name")
+    [[ "$exe" == "$expected" || "$exe" == "$expected (deleted)" ]] || return 1
+  fi
   echo "$pid"
 }
 
@@ -310,7 +334,9 @@ start_component() {
   local name=$1
   shift
   log "starting $name"
-  (cd "$state_dir" && exec setsid nohup "$bin_dir/$name" "$@" >"$logs_dir/$name.log" 2>&1 </dev/null) &
+  local program
+  program=$(component_program "$name")
+  (cd "$state_dir" && exec setsid nohup "$program" "$@" >"$logs_dir/$name.log" 2>&1 </dev/null) &
   echo $! >"$pids_dir/$name.pid"
   started_components+=("$name")
 }
@@ -403,6 +429,17 @@ start_scheduler() {
     --profiling=false
 }
 
+# Installs kwok's Logs CustomResourceDefinition, through which pod-log-writer.sh gives
+# single pods their own logs. It goes in before kwok starts, so that kwok's watch of Logs
+# objects works from the start instead of retrying.
+install_logs_crd() {
+  kubectl_testbed apply --server-side -f "$here/kwok/logs-crd.yaml" >/dev/null ||
+    fail_up "installing kwok's Logs CustomResourceDefinition failed" kube-apiserver
+  kubectl_testbed wait --for condition=Established --timeout 30s \
+    customresourcedefinition/logs.kwok.x-k8s.io >/dev/null ||
+    fail_up "kwok's Logs CustomResourceDefinition was not established within 30 s" kube-apiserver
+}
+
 start_kwok() {
   local stage_flags=() stage_file
   for stage_file in "$here"/stages/*.yaml; do
@@ -415,7 +452,7 @@ start_kwok() {
   # node's kubelet port (see stages/node.yaml). The API server dials that address for
   # `kubectl logs`, and kwok serves the kubelet API there (--server-address), HTTPS with
   # the test bed CA's certificate and plain HTTP on the same port. kwok checks no client
-  # credentials.
+  # credentials. --enable-crds Logs makes kwok watch Logs objects in the API server.
   KWOK_WORKDIR=$state_dir/kwok start_component kwok \
     --kubeconfig "$kubeconfig" \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
@@ -424,6 +461,7 @@ start_kwok() {
     --server-address "127.0.0.1:$kubelet_port" \
     --tls-cert-file "$certs_dir/kubelet.crt" \
     --tls-private-key-file "$certs_dir/kubelet.key" \
+    --enable-crds Logs \
     --cidr "$pod_cidr" \
     "${stage_flags[@]}"
   await 60 "kwok's kubelet API on 127.0.0.1:$kubelet_port" kubelet_api_ready kwok
@@ -438,6 +476,10 @@ write_default_container_log() {
   for line in 1 2 3 4 5; do
     echo "$timestamp stdout F jobhealth test bed: simulated log line $line"
   done >"$container_logs_dir/default.log"
+}
+
+start_pod_log_writer() {
+  start_component pod-log-writer "$bin_dir/kubectl" "$kubeconfig" "$container_logs_dir"
 }
 
 create_node() {
@@ -466,10 +508,11 @@ EOF
 }
 
 self_check_job=testbed-self-check
+self_check_log="testbed self-check log"
 
-# Runs a one-pod Job to Complete, reads its pod's log, then deletes the Job and waits
-# until its pod is gone. This exercises the scheduler, the Job controller, kwok's pod
-# stages, kwok's kubelet API and the garbage collector.
+# Runs a one-pod Job to Complete, reads its containers' logs, then deletes the Job and
+# waits until its pod is gone. This exercises the scheduler, the Job controller, kwok's
+# pod stages, pod-log-writer.sh, kwok's kubelet API and the garbage collector.
 check_job_runs() {
   kubectl_testbed apply -f - >/dev/null <<EOF || fail_up "creating Job default/$self_check_job failed" kube-apiserver
 apiVersion: batch/v1
@@ -483,17 +526,21 @@ spec:
     metadata:
       annotations:
         jobhealth.io/run-seconds: "0"
+        jobhealth.io/log: "$self_check_log"
     spec:
       restartPolicy: Never
       containers:
       - name: main
         image: busybox
         command: ["true"]
+      - name: helper
+        image: busybox
+        command: ["true"]
 EOF
   await 60 "Job default/$self_check_job to complete" self_check_job_complete \
     kube-controller-manager kube-scheduler kwok
-  await 30 "kubectl logs job/$self_check_job to print the default container log" \
-    self_check_logs_printed kube-apiserver kwok
+  await 30 "kubectl logs job/$self_check_job to print the containers' logs" \
+    self_check_logs_printed kube-apiserver kwok pod-log-writer
   kubectl_testbed delete --namespace default "job/$self_check_job" --cascade=background >/dev/null ||
     fail_up "deleting Job default/$self_check_job failed" kube-apiserver
   await 30 "the pod of Job default/$self_check_job to be deleted" self_check_pods_gone \
@@ -505,9 +552,12 @@ self_check_job_complete() {
     -o jsonpath='{.status.conditions[?(@.type=="Complete")].status}' 2>/dev/null)" == True ]]
 }
 
+# Checks the log from the jobhealth.io/log annotation and the default log.
 self_check_logs_printed() {
-  [[ "$(kubectl_testbed logs --namespace default "job/$self_check_job" --tail 1 \
-    --request-timeout=5s 2>/dev/null)" == "jobhealth test bed: simulated log line 5" ]]
+  [[ "$(kubectl_testbed logs --namespace default "job/$self_check_job" --container main \
+    --request-timeout=5s 2>/dev/null)" == "$self_check_log" ]] &&
+    [[ "$(kubectl_testbed logs --namespace default "job/$self_check_job" --container helper \
+      --tail 1 --request-timeout=5s 2>/dev/null)" == "jobhealth test bed: simulated log line 5" ]]
 }
 
 self_check_pods_gone() {
@@ -599,9 +649,11 @@ cmd_up() {
 
   start_etcd
   start_apiserver
+  install_logs_crd
   start_controller_manager
   start_scheduler
   start_kwok
+  start_pod_log_writer
 
   create_node || fail_up "creating node $node_name failed" kube-apiserver
   await 60 "node $node_name to be Ready" node_ready kwok
