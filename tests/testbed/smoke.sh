@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the running test bed: runs one Job per pod fate (see stages/) and checks the Job
-# conditions that the real Job controller sets and the pod statuses that kwok writes.
+# conditions that the real Job controller sets and the pod statuses that kwok writes. It
+# also checks the container logs that `kubectl logs` reads from kwok's kubelet API.
 # Start the test bed first (`make cluster-up`). Needs jq.
 #
 # Usage: smoke.sh
@@ -66,6 +67,38 @@ expect() {
       else
         echo "      ($getter $job printed nothing)"
       fi
+      failures=$((failures + 1))
+      return 0
+    fi
+    sleep 0.5
+  done
+}
+
+# The log of a container whose pod sets no jobhealth.io/log annotation.
+default_log=$(printf 'jobhealth test bed: simulated log line %s\n' 1 2 3 4 5)
+
+# Polls until `kubectl logs` prints exactly the expected text for the Job's first pod,
+# and reports the check. Arguments: description, Job name, expected text, then flags
+# for kubectl logs.
+expect_logs() {
+  local description=$1 job=$2 expected=$3
+  shift 3
+  local deadline=$((SECONDS + 10)) pod output=""
+  while true; do
+    pod=$(pod_json "$job" | jq -r '.metadata.name // empty')
+    if [[ -n "$pod" ]]; then
+      output=$(kc logs "$pod" "$@" 2>&1 || true)
+      if [[ "$output" == "$expected" ]]; then
+        echo "ok    $job: $description"
+        return 0
+      fi
+    fi
+    if ((SECONDS >= deadline)); then
+      echo "FAIL  $job: $description (not seen within 10 s)"
+      echo "      kubectl logs ${pod:-<no pod>}${*:+ $*} printed:"
+      sed 's/^/        /' <<<"$output"
+      echo "      expected:"
+      sed 's/^/        /' <<<"$expected"
       failures=$((failures + 1))
       return 0
     fi
@@ -179,7 +212,8 @@ create_job succeed "" '  backoffLimit: 0' '      restartPolicy: Never
         command: ["true"]'
 create_job fail fail '  backoffLimit: 0' "$one_container" \
   '{jobhealth.io/exit-code: "3", jobhealth.io/termination-message: boom}'
-create_job oom oom '  backoffLimit: 0' "$one_container"
+create_job oom oom '  backoffLimit: 0' "$one_container" \
+  '{jobhealth.io/log: "reading 3 input files\nallocating 64Gi for the join"}'
 create_job run-forever run-forever '  backoffLimit: 0
   activeDeadlineSeconds: 5' "$one_container"
 create_job sidecar sidecar '  backoffLimit: 0' '      restartPolicy: Never
@@ -187,7 +221,8 @@ create_job sidecar sidecar '  backoffLimit: 0' '      restartPolicy: Never
       - name: main
         image: busybox
       - name: proxy
-        image: envoyproxy/envoy:v1.31.0'
+        image: envoyproxy/envoy:v1.31.0' \
+  '{jobhealth.io/log: "main finished"}'
 create_job image-pull image-pull '  backoffLimit: 0' '      restartPolicy: Never
       containers:
       - name: main
@@ -229,12 +264,19 @@ expect "Job Failed with BackoffLimitExceeded" 30 job_json fail \
 expect "pod Failed, container exited 3 Error with message boom" 10 pod_json fail \
   '.status.phase == "Failed"
    and (.status.containerStatuses[0].state.terminated | .exitCode == 3 and .reason == "Error" and .message == "boom")'
+expect_logs "kubectl logs prints the default log" fail "$default_log"
+expect_logs "kubectl logs --tail 2 prints default log lines 4 and 5" fail "$(tail -n 2 <<<"$default_log")" \
+  --tail 2
 
 expect "Job Failed with BackoffLimitExceeded" 30 job_json oom \
   '.status.conditions | any(.type == "Failed" and .status == "True" and .reason == "BackoffLimitExceeded")'
 expect "pod Failed, container OOMKilled with exit code 137" 10 pod_json oom \
   '.status.phase == "Failed"
    and (.status.containerStatuses[0].state.terminated | .exitCode == 137 and .reason == "OOMKilled")'
+expect_logs "kubectl logs prints the jobhealth.io/log annotation" oom \
+  $'reading 3 input files\nallocating 64Gi for the join'
+expect_logs "kubectl logs --tail 1 prints the annotation's last line" oom \
+  'allocating 64Gi for the join' --tail 1
 
 expect "Job Failed with DeadlineExceeded" 30 job_json run-forever \
   '.status.conditions | any(.type == "Failed" and .status == "True" and .reason == "DeadlineExceeded")'
@@ -248,6 +290,9 @@ expect "pod Running and not Ready, main exited 0, proxy running" 20 pod_json sid
           and (.proxy.state.running != null))'
 expect "Job still active" 5 job_json sidecar \
   '.status.active == 1 and ([.status.conditions[]? | select(.status == "True")] | length == 0)'
+expect_logs "kubectl logs -c main prints the annotation" sidecar 'main finished' --container main
+expect_logs "kubectl logs -c proxy --tail 2 prints default log lines 4 and 5" sidecar \
+  "$(tail -n 2 <<<"$default_log")" --container proxy --tail 2
 
 expect "pod Pending in ImagePullBackOff with the pull error" 20 pod_json image-pull \
   '.status.phase == "Pending"
