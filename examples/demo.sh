@@ -14,13 +14,18 @@ cargo build --release --locked --bin jobhealth
 "$testbed/cluster.sh" up
 eval "$("$testbed/cluster.sh" env)"
 
+# The operator's log is kept in target/, because stopping the control plane removes .testbed/.
+log_dir=target/demo
+mkdir -p "$log_dir"
 operator_pid=""
 cleanup() {
   if [[ -n $operator_pid ]] && kill -0 "$operator_pid" 2>/dev/null; then
     peak=$(awk '/VmHWM/ {print $2 " " $3}' "/proc/$operator_pid/status" 2>/dev/null || true)
     kill "$operator_pid" 2>/dev/null || true
     wait "$operator_pid" 2>/dev/null || true
-    [[ -n $peak ]] && echo "operator peak resident memory: $peak"
+    if [[ -n $peak ]]; then
+      echo "operator peak resident memory (VmHWM): $peak"
+    fi
   fi
   "$testbed/cluster.sh" down
 }
@@ -30,10 +35,10 @@ trap 'exit 0' INT TERM
 kubectl apply --server-side --force-conflicts -f crds/jobhealth.io.yaml >/dev/null
 kubectl wait --for=condition=Established crd/jobhealths.jobhealth.io crd/jobhealthpolicies.jobhealth.io --timeout=30s >/dev/null
 
-mkdir -p .testbed/logs
-./target/release/jobhealth run >.testbed/logs/operator.log 2>&1 &
+# setsid keeps Ctrl-C away from the operator, so cleanup can read its peak memory first.
+setsid ./target/release/jobhealth run >"$log_dir/operator.log" 2>&1 &
 operator_pid=$!
-echo "operator running (pid $operator_pid), log in .testbed/logs/operator.log"
+echo "operator running (pid $operator_pid), log in $log_dir/operator.log"
 
 kubectl create namespace "$namespace" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 until kubectl get serviceaccount default -n "$namespace" >/dev/null 2>&1; do sleep 0.5; done

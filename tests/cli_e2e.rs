@@ -41,7 +41,8 @@ async fn diagnose_live_job_with_logs() {
     let mut spec = job("parse", "fail");
     spec["spec"]["template"]["metadata"]["annotations"] = json!({
         "jobhealth.io/exit-code": "2",
-        "jobhealth.io/termination-message": "invoice 118 has no currency"
+        "jobhealth.io/termination-message": "invoice 118 has no currency",
+        "jobhealth.io/log": "reading invoices.csv\nparsed 117 invoices\npanic: invoice 118 has no currency"
     });
     env.create_job(spec).await;
     wait_finished(&env, "parse").await;
@@ -53,8 +54,13 @@ async fn diagnose_live_job_with_logs() {
     assert_eq!(diagnosis["namespace"], env.namespace.as_str());
     let evidence = diagnosis["evidence"].as_array().unwrap();
     let container = evidence.iter().find(|item| item["exitCode"] == 2).expect("evidence cites exit 2");
-    let log_tail = container["logTail"].as_array().cloned().unwrap_or_default();
-    assert!(!log_tail.is_empty(), "--logs adds the container's last log lines: {container}");
+    let log_tail: Vec<&str> = container["logTail"].as_array().map(|lines| lines.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    assert_eq!(log_tail, ["reading invoices.csv", "parsed 117 invoices", "panic: invoice 118 has no currency"], "--logs adds the container's log: {container}");
+
+    let value = jobhealth_json(&["diagnose", "job/parse", "-n", &env.namespace, "--logs", "1", "-o", "json"]);
+    let evidence = value[0]["evidence"].as_array().unwrap();
+    let container = evidence.iter().find(|item| item["exitCode"] == 2).expect("evidence cites exit 2");
+    assert_eq!(container["logTail"], json!(["panic: invoice 118 has no currency"]), "--logs 1 keeps only the last line");
 
     let missing = Command::new(env!("CARGO_BIN_EXE_jobhealth"))
         .args(["diagnose", "job/absent", "-n", &env.namespace])

@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::{TestEnv, job};
 use jobhealth::crd::{JobHealth, JobHealthPolicy};
 use k8s_openapi::api::batch::v1::Job;
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams};
 use serde_json::json;
 
@@ -62,6 +63,11 @@ async fn invalid_policy_reports_condition() {
         conditions.iter().any(|condition| condition.type_ == "Ready" && condition.status == "False" && condition.reason == "InvalidSelector")
     })
     .await;
+
+    let policy = policies.get("default").await.unwrap();
+    let event = env.wait_for_event_on(&policy.uid().unwrap(), "default", "InvalidSelector").await;
+    assert_eq!(event.type_.as_deref(), Some("Warning"));
+    assert!(event.message.as_deref().unwrap_or_default().contains("spec.selector"), "the Event names the field: {event:?}");
 
     // An invalid policy selects nothing, so no JobHealth appears.
     env.create_job(job("ignored", "succeed")).await;

@@ -28,7 +28,7 @@ use crate::classify::{Observation, classify};
 use crate::crd::{JobHealth, JobHealthPolicy};
 use crate::select::{choose_policy, validate_policy};
 use observe::{ObserveError, observe_job};
-use plan::{RetentionPlan, job_present, plan_policy_status, plan_report, plan_retention};
+use plan::{RetentionPlan, carry_forward_cause, job_present, plan_policy_status, plan_report, plan_retention};
 use report::{ReportError, apply_health, apply_health_status, apply_policy_status, delete_health, is_managed, publish_event};
 
 /// Name under which the operator records Events.
@@ -228,6 +228,8 @@ async fn reconcile_job(job: Arc<Job>, context: Arc<Context>) -> Result<Action, R
     let now = Timestamp::now();
     let observation = Observation { job: &job, pods: &observed.pods, events: &observed.events };
     let finding = classify(&observation, &policy.thresholds(), now);
+    let same_job = existing.as_ref().filter(|health| Some(&health.spec.job_uid) == job.metadata.uid.as_ref());
+    let finding = carry_forward_cause(finding, same_job.and_then(|health| health.status.as_ref()));
 
     let mut plan = plan_report(&job, policy, existing.as_deref(), &finding, now);
     if let Some(spec) = &plan.spec {
@@ -236,7 +238,23 @@ async fn reconcile_job(job: Arc<Job>, context: Arc<Context>) -> Result<Action, R
         plan = plan_report(&job, policy, Some(&applied), &finding, now);
     }
     if let Some(status) = &plan.status {
-        apply_health_status(&context.client, &namespace, &name, status).await?;
+        match apply_health_status(&context.client, &namespace, &name, status).await {
+            Ok(()) => {}
+            // The cache still had a JobHealth that was deleted meanwhile: create it again.
+            Err(error) if error.is_not_found() => {
+                let spec = crate::crd::JobHealthSpec {
+                    job_name: name.clone(),
+                    job_uid: job.uid().unwrap_or_default(),
+                    policy: policy.name_any(),
+                };
+                let applied = apply_health(&context.client, &namespace, &spec).await?;
+                plan = plan_report(&job, policy, Some(&applied), &finding, now);
+                if let Some(status) = &plan.status {
+                    apply_health_status(&context.client, &namespace, &name, status).await?;
+                }
+            }
+            Err(error) => return Err(error.into()),
+        }
     }
     if let Some(event) = &plan.event {
         publish_event(&context.recorder, &job, event).await?;
@@ -290,10 +308,24 @@ async fn reconcile_policy(policy: Arc<JobHealthPolicy>, context: Arc<Context>) -
 
     if let Some(status) = plan_policy_status(&policy, validation.as_ref().map(|_| ()), &covered, Timestamp::now()) {
         apply_policy_status(&context.client, &namespace, &name, &status).await?;
+        if let Err(error) = &validation
+            && policy_became_invalid(&policy, error.category())
+        {
+            let event = plan::JobEvent { warning: true, reason: error.category().to_string(), note: error.to_string() };
+            report::publish_policy_event(&context.recorder, &policy, &event).await?;
+        }
         debug!(policy = %name, namespace = %namespace, jobs = status.jobs, unhealthy = status.unhealthy, "policy status written");
     }
     context.record_success(&key);
     Ok(Action::requeue(POLICY_RESYNC))
+}
+
+/// Returns true unless the recorded Ready condition already reports this validation error, so
+/// an invalid policy gets one Event, not one per pass.
+fn policy_became_invalid(policy: &JobHealthPolicy, category: &str) -> bool {
+    let conditions = policy.status.as_ref().map(|status| status.conditions.as_slice()).unwrap_or_default();
+    let ready = crate::conditions::find(conditions, plan::READY);
+    !ready.is_some_and(|ready| ready.status == "False" && ready.reason == category)
 }
 
 fn retry_policy(policy: Arc<JobHealthPolicy>, error: &ReconcileError, context: Arc<Context>) -> Action {

@@ -9,7 +9,7 @@ use kube::ResourceExt;
 use crate::conditions::{condition, find, merge_condition};
 use crate::crd::{JobHealth, JobHealthPolicy, JobHealthPolicyStatus, JobHealthSpec, JobHealthStatus, StateCounts};
 use crate::select::PolicyError;
-use crate::finding::{Finding, State};
+use crate::finding::{Finding, Reason, State};
 
 /// Condition type that is False while the Job is Stuck, Failing or Failed.
 pub const HEALTHY: &str = "Healthy";
@@ -92,6 +92,52 @@ pub fn plan_report(job: &Job, policy: &JobHealthPolicy, existing: Option<&JobHea
     };
 
     ReportPlan { spec, status, event, requeue_after }
+}
+
+/// Fills in the cause of a DeadlineExceeded finding that has none from the reason recorded
+/// before, because the Job controller deletes the pods when the deadline passes and their state
+/// is then gone.
+pub fn carry_forward_cause(mut finding: Finding, recorded: Option<&JobHealthStatus>) -> Finding {
+    if finding.reason != Reason::DeadlineExceeded || finding.cause.is_some() {
+        return finding;
+    }
+    let Some(previous) = recorded.and_then(|status| status.reason) else {
+        return finding;
+    };
+    let explains_wait = match previous {
+        Reason::Running
+        | Reason::LongRunning
+        | Reason::Pending
+        | Reason::Stalled
+        | Reason::Unschedulable
+        | Reason::ImagePullBackOff
+        | Reason::ImagePullTransient
+        | Reason::InvalidImageName
+        | Reason::CreateContainerConfigError
+        | Reason::VolumeMountFailed
+        | Reason::PodCreationFailed
+        | Reason::SidecarBlocksCompletion
+        | Reason::StuckTerminating
+        | Reason::CrashLoop
+        | Reason::OOMKilled
+        | Reason::NonZeroExit
+        | Reason::LivenessProbeKilled
+        | Reason::InitContainerFailed
+        | Reason::Disruption => true,
+        // These are outcomes, not what the pods were doing.
+        Reason::DeadlineExceeded
+        | Reason::IndexedJobFailedIndexes
+        | Reason::BackoffLimitExceeded
+        | Reason::PodFailurePolicy
+        | Reason::Succeeded
+        | Reason::Suspended => false,
+    };
+    if explains_wait {
+        finding.cause = Some(previous);
+        let before = recorded.and_then(|status| status.message.as_deref()).unwrap_or_default();
+        finding.message = crate::finding::bounded(&format!("{}; before the deadline jobhealth saw {previous}: {before}", finding.message));
+    }
+    finding
 }
 
 /// Builds the status for `finding`, keeping condition transition times from `recorded`.
@@ -202,7 +248,7 @@ pub fn job_present(health: &JobHealth) -> bool {
 mod tests {
     use super::*;
     use crate::crd::JobHealthPolicySpec;
-    use crate::finding::{Reason, Retryable};
+    use crate::finding::Retryable;
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()
@@ -353,5 +399,22 @@ mod tests {
         assert_eq!(ready.status, "False");
         assert_eq!(ready.reason, "InvalidSelector");
         assert!(ready.message.contains("unknown operator"));
+    }
+
+    #[test]
+    fn deadline_cause_carried_from_previous_reason() {
+        let first = plan_report(&job(), &policy(), None, &finding(State::Stuck, Reason::Unschedulable), at("2025-01-01T00:00:00Z"));
+        let health = stored(&first, None);
+        let deadline = finding(State::Failed, Reason::DeadlineExceeded);
+
+        let carried = carry_forward_cause(deadline.clone(), health.status.as_ref());
+        assert_eq!(carried.cause, Some(Reason::Unschedulable));
+        assert!(carried.message.contains("Unschedulable seen"), "{}", carried.message);
+
+        let mut known = deadline.clone();
+        known.cause = Some(Reason::Running);
+        assert_eq!(carry_forward_cause(known, health.status.as_ref()).cause, Some(Reason::Running), "a known cause is kept");
+
+        assert_eq!(carry_forward_cause(deadline, None).cause, None, "nothing recorded, nothing carried");
     }
 }

@@ -49,9 +49,9 @@ pub enum ReportError {
         #[source]
         source: kube::Error,
     },
-    /// Recording an Event on a Job failed, for example because RBAC does not allow `create` or
-    /// `patch` on events.k8s.io events. The JobHealth is already written at this point.
-    #[error("recording Event {reason} on Job {namespace}/{name} failed: {source}")]
+    /// Recording an Event on a Job or a policy failed, for example because RBAC does not allow
+    /// `create` or `patch` on events.k8s.io events. The status is already written at this point.
+    #[error("recording Event {reason} on {namespace}/{name} failed: {source}")]
     PublishEvent {
         namespace: String,
         name: String,
@@ -62,6 +62,18 @@ pub enum ReportError {
 }
 
 impl ReportError {
+    /// Returns true when the API server answered 404 Not Found.
+    pub fn is_not_found(&self) -> bool {
+        let source = match self {
+            ReportError::ApplyHealth { source, .. }
+            | ReportError::ApplyHealthStatus { source, .. }
+            | ReportError::ApplyPolicyStatus { source, .. }
+            | ReportError::DeleteHealth { source, .. }
+            | ReportError::PublishEvent { source, .. } => source,
+        };
+        matches!(source, kube::Error::Api(status) if status.code == 404)
+    }
+
     /// Returns the PascalCase category used in Events and logs.
     pub fn category(&self) -> &'static str {
         match self {
@@ -147,6 +159,26 @@ pub async fn delete_health(client: &Client, health: &JobHealth) -> Result<(), Re
 /// Returns true when the operator created `health`, so it may delete it.
 pub fn is_managed(health: &JobHealth) -> bool {
     health.labels().get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE)
+}
+
+/// Records `event` on `policy` through the events.k8s.io API.
+pub async fn publish_policy_event(recorder: &Recorder, policy: &JobHealthPolicy, event: &JobEvent) -> Result<(), ReportError> {
+    let recorded = RecordedEvent {
+        type_: if event.warning { EventType::Warning } else { EventType::Normal },
+        reason: event.reason.clone(),
+        note: Some(event.note.chars().take(1000).collect()),
+        action: "Validate".to_string(),
+        secondary: None,
+    };
+    recorder
+        .publish(&recorded, &policy.object_ref(&()))
+        .await
+        .map_err(|source| ReportError::PublishEvent {
+            namespace: policy.namespace().unwrap_or_default(),
+            name: policy.name_any(),
+            reason: event.reason.clone(),
+            source,
+        })
 }
 
 /// Records `event` on `job` through the events.k8s.io API.

@@ -189,8 +189,13 @@ impl TestEnv {
 
     /// Waits until an Event with `reason` from jobhealth is recorded on `job`, and returns it.
     pub async fn wait_for_event(&self, job: &Job, reason: &str) -> Event {
+        self.wait_for_event_on(&job.uid().unwrap(), &job.name_any(), reason).await
+    }
+
+    /// Waits until an Event with `reason` from jobhealth is recorded on the object with `uid`.
+    pub async fn wait_for_event_on(&self, uid: &str, name: &str, reason: &str) -> Event {
         let api: Api<Event> = Api::namespaced(self.client.clone(), &self.namespace);
-        let selector = format!("involvedObject.uid={}", job.uid().unwrap());
+        let selector = format!("involvedObject.uid={uid}");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while tokio::time::Instant::now() < deadline {
             let events = api.list(&ListParams::default().fields(&selector)).await.expect("events list");
@@ -203,7 +208,7 @@ impl TestEnv {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        panic!("no Event {reason} from jobhealth on Job {}/{}", self.namespace, job.name_any());
+        panic!("no Event {reason} from jobhealth on {}/{name}", self.namespace);
     }
 
     /// Returns the Events jobhealth recorded on `job`.
