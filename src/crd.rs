@@ -103,7 +103,7 @@ impl ThresholdsSpec {
     }
 }
 
-/// What the operator observed about the policy.
+/// The operator's observations about the policy.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobHealthPolicyStatus {
@@ -205,11 +205,11 @@ pub struct JobHealthStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 
-    /// Where the Job stands: Pending, Running, Succeeded, Suspended, Stuck, Failing or Failed.
+    /// The Job's state: Pending, Running, Succeeded, Suspended, Stuck, Failing or Failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
 
-    /// Why the Job is in its state, one of a closed set such as OOMKilled or ImagePullBackOff.
+    /// The cause of the Job's state, one of a closed set such as OOMKilled or ImagePullBackOff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<crate::finding::Reason>,
 

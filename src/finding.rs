@@ -15,7 +15,7 @@ pub const MAX_MESSAGE_CHARS: usize = 512;
 /// Maximum number of log lines kept per container.
 pub const MAX_LOG_LINES: usize = 50;
 
-/// Where a Job stands, from the user's point of view.
+/// The condition of a Job as a user sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub enum State {
     /// Pods are being created, scheduled or started, within the policy's thresholds.
@@ -69,7 +69,7 @@ impl State {
     }
 }
 
-/// Why a Job is in its state. A closed set: scripts and alerts match on these names.
+/// The cause of a Job's state. A closed set, because scripts and alerts match on these names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub enum Reason {
     // Failed or failing.
@@ -206,11 +206,11 @@ pub enum NoteReason {
 pub struct Note {
     /// The kind of remark.
     pub reason: NoteReason,
-    /// What was seen, for a person.
+    /// The observation, written for a person.
     pub message: String,
 }
 
-/// Where a piece of evidence was read.
+/// The kind of object a piece of evidence was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum EvidenceSource {
     /// The Job's spec or status.
@@ -227,7 +227,7 @@ pub enum EvidenceSource {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
-    /// Where the fact was read.
+    /// The kind of object the fact was read from.
     pub source: Option<EvidenceSource>,
     /// The pod the fact concerns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -285,9 +285,9 @@ pub struct FailedIndex {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
-    /// Where the Job stands.
+    /// The Job's state.
     pub state: State,
-    /// Why the Job is in its state.
+    /// The cause of the Job's state.
     pub reason: Reason,
     /// The deeper cause behind the reason, when one is known: for DeadlineExceeded, what the
     /// pods were doing when the deadline passed.
@@ -306,7 +306,7 @@ pub struct Finding {
     /// Remarks beside the reason.
     #[serde(default)]
     pub notes: Vec<Note>,
-    /// What to change, naming the field, when there is something to change.
+    /// The change to make, naming the field, when a change can help.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advice: Option<String>,
     /// Seconds after which the classification may change with no new event, because it depends

@@ -6,7 +6,7 @@ use kube::core::{Selector, SelectorExt};
 
 use crate::crd::JobHealthPolicy;
 
-/// Why a policy cannot be used. A policy with such an error selects no Job until it is changed.
+/// A reason a policy cannot be used. A policy with such an error selects no Job until it is changed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PolicyError {
     /// The label selector has an unknown operator, or values where none are allowed, or none

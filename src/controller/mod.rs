@@ -42,7 +42,7 @@ const POLICY_RESYNC: Duration = Duration::from_secs(60);
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(300);
 
-/// Why a reconcile failed.
+/// A reconcile failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     /// Reading pods or Events failed. Transient: retried with backoff.
@@ -63,7 +63,7 @@ impl ReconcileError {
     }
 }
 
-/// Where the operator looks: the whole cluster, or one namespace.
+/// The operator's watch scope: the whole cluster, or one namespace.
 #[derive(Clone, Debug)]
 pub enum Scope {
     Cluster,

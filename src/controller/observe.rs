@@ -9,7 +9,7 @@ use kube::{Client, ResourceExt};
 /// Maximum number of pods whose Events are read for one Job. The newest pods are read first.
 const MAX_PODS_WITH_EVENTS: usize = 8;
 
-/// Why observing a Job failed. Every variant is transient: the reconcile backs off and retries.
+/// A failure to observe a Job. Every variant is transient, so the reconcile backs off and retries.
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {
     /// Listing Events failed, for example because the API server is unavailable or RBAC does

@@ -21,7 +21,7 @@ const ACTIVE_RESYNC: Duration = Duration::from_secs(300);
 /// How long to wait before classifying a finished Job again when nothing changes.
 const FINISHED_RESYNC: Duration = Duration::from_secs(3600);
 
-/// What to write for a Job that a policy covers.
+/// The writes planned for a Job that a policy covers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReportPlan {
     /// The JobHealth spec to apply, when the object is missing or its spec differs.
@@ -164,7 +164,7 @@ fn desired_status(recorded: Option<&JobHealthStatus>, finding: &Finding, generat
     }
 }
 
-/// What to do with a JobHealth whose Job no longer exists.
+/// The action for a JobHealth whose Job no longer exists.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RetentionPlan {
     /// Record that the Job is gone; retention counts from now.

@@ -13,8 +13,8 @@ use crate::controller::plan::JobEvent;
 /// Label on a JobHealth naming the policy that covers its Job.
 pub const POLICY_LABEL: &str = "jobhealth.io/policy";
 
-/// Why a write failed. Every variant is transient unless the API server keeps rejecting the
-/// object (RBAC or a schema mismatch), which shows in the logs and the Event reason.
+/// A failed write. Every variant is transient unless the API server keeps rejecting the object
+/// (RBAC or a schema mismatch), which shows in the logs with the error's category.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// Creating or updating a JobHealth failed.
@@ -62,7 +62,7 @@ pub enum ReportError {
 }
 
 impl ReportError {
-    /// Returns true when the API server answered 404 Not Found.
+    /// Returns true when the API server returned 404 Not Found.
     pub fn is_not_found(&self) -> bool {
         let source = match self {
             ReportError::ApplyHealth { source, .. }

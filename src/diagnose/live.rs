@@ -11,7 +11,7 @@ use crate::controller::observe::{ObserveError, list_job_events};
 use crate::diagnose::Diagnosis;
 use crate::finding::{MAX_LOG_LINES, bounded};
 
-/// Why a live diagnosis failed.
+/// A failure to diagnose a live Job.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
     /// The target is not `job/NAME`, `jobs/NAME` or a bare name.
