@@ -257,7 +257,7 @@ async fn reconcile_job(job: Arc<Job>, context: Arc<Context>) -> Result<Action, R
         }
     }
     if let Some(event) = &plan.event {
-        publish_event(&context.recorder, &job, event).await?;
+        publish_event(&context.recorder, job.as_ref(), "Classify", event).await?;
         info!(
             job = %name,
             namespace = %namespace,
@@ -312,7 +312,7 @@ async fn reconcile_policy(policy: Arc<JobHealthPolicy>, context: Arc<Context>) -
             && policy_became_invalid(&policy, error.category())
         {
             let event = plan::JobEvent { warning: true, reason: error.category().to_string(), note: error.to_string() };
-            report::publish_policy_event(&context.recorder, &policy, &event).await?;
+            publish_event(&context.recorder, policy.as_ref(), "Validate", &event).await?;
         }
         debug!(policy = %name, namespace = %namespace, jobs = status.jobs, unhealthy = status.unhealthy, "policy status written");
     }

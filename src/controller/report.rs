@@ -1,7 +1,6 @@
 //! Report: writes JobHealth objects and their status with server-side apply, and records Events
 //! on Jobs.
 
-use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use kube::runtime::events::{Event as RecordedEvent, EventType, Recorder};
 use kube::{Client, Resource, ResourceExt};
@@ -161,41 +160,33 @@ pub fn is_managed(health: &JobHealth) -> bool {
     health.labels().get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE)
 }
 
-/// Records `event` on `policy` through the events.k8s.io API.
-pub async fn publish_policy_event(recorder: &Recorder, policy: &JobHealthPolicy, event: &JobEvent) -> Result<(), ReportError> {
+/// Records `event` on `object` (a Job or a policy) through the events.k8s.io API. `action` names
+/// what the operator did, such as `Classify` or `Validate`.
+pub async fn publish_event<K>(recorder: &Recorder, object: &K, action: &str, event: &JobEvent) -> Result<(), ReportError>
+where
+    K: Resource<DynamicType = ()>,
+{
+    // The events.k8s.io API rejects a note over 1 kB, so cut it at a character boundary.
+    let mut note = String::new();
+    for character in event.note.chars() {
+        if note.len() + character.len_utf8() > 1000 {
+            break;
+        }
+        note.push(character);
+    }
     let recorded = RecordedEvent {
         type_: if event.warning { EventType::Warning } else { EventType::Normal },
         reason: event.reason.clone(),
-        note: Some(event.note.chars().take(1000).collect()),
-        action: "Validate".to_string(),
+        note: Some(note),
+        action: action.to_string(),
         secondary: None,
     };
     recorder
-        .publish(&recorded, &policy.object_ref(&()))
+        .publish(&recorded, &object.object_ref(&()))
         .await
         .map_err(|source| ReportError::PublishEvent {
-            namespace: policy.namespace().unwrap_or_default(),
-            name: policy.name_any(),
-            reason: event.reason.clone(),
-            source,
-        })
-}
-
-/// Records `event` on `job` through the events.k8s.io API.
-pub async fn publish_event(recorder: &Recorder, job: &Job, event: &JobEvent) -> Result<(), ReportError> {
-    let recorded = RecordedEvent {
-        type_: if event.warning { EventType::Warning } else { EventType::Normal },
-        reason: event.reason.clone(),
-        note: Some(event.note.chars().take(1000).collect()),
-        action: "Classify".to_string(),
-        secondary: None,
-    };
-    recorder
-        .publish(&recorded, &job.object_ref(&()))
-        .await
-        .map_err(|source| ReportError::PublishEvent {
-            namespace: job.namespace().unwrap_or_default(),
-            name: job.name_any(),
+            namespace: object.meta().namespace.clone().unwrap_or_default(),
+            name: object.meta().name.clone().unwrap_or_default(),
             reason: event.reason.clone(),
             source,
         })
