@@ -140,6 +140,7 @@ async fn run_scope(client: Client, scope: Scope, reporter: Reporter) {
 
     let (policy_store, policy_writer) = reflector::store();
     let policy_stream = watcher(policies.clone(), watcher::Config::default())
+        .modify(|policy| policy.managed_fields_mut().clear())
         .default_backoff()
         .reflect(policy_writer)
         .touched_objects();
@@ -160,8 +161,15 @@ async fn run_scope(client: Client, scope: Scope, reporter: Reporter) {
         failures: Mutex::new(HashMap::new()),
     });
 
-    let job_controller = Controller::new(jobs, watcher::Config::default());
-    let job_store = job_controller.store();
+    // managedFields are dropped from cached objects: the operator never reads them and they
+    // can be the larger part of a Job.
+    let (job_store, job_writer) = reflector::store();
+    let job_stream = watcher(jobs, watcher::Config::default())
+        .modify(|job| job.managed_fields_mut().clear())
+        .default_backoff()
+        .reflect(job_writer)
+        .applied_objects();
+    let job_controller = Controller::for_stream(job_stream, job_store.clone());
     let jobs_for_policy = job_store.clone();
     let job_run = job_controller
         .owns_stream(pod_stream)
