@@ -158,3 +158,24 @@ async fn health_deleted_after_retention() {
     wait_until("the JobHealth is deleted after zero retention", || async { healths.get_opt("gone").await.unwrap().is_none() }).await;
     env.finish().await;
 }
+
+/// The operator needs no more than `deploy/rbac.yaml` grants: it classifies a Job, records the
+/// Event and keeps the policy status while running as that ServiceAccount.
+#[tokio::test]
+async fn operator_works_with_deploy_rbac() {
+    let kubeconfig = common::service_account_kubeconfig();
+    let env = TestEnv::start_as("rbac", json!({}), kubeconfig).await;
+    let created = env.create_job(job("limited", "oom")).await;
+
+    env.wait_for_reason("limited", "OOMKilled").await;
+    env.wait_for_event(&created, "OOMKilled").await;
+    let policies: Api<JobHealthPolicy> = Api::namespaced(env.client.clone(), &env.namespace);
+    wait_until("the policy status is written", || async {
+        let policy = policies.get("default").await.unwrap();
+        policy.status.is_some_and(|status| status.jobs == 1)
+    })
+    .await;
+    let log = env.operator_log_tail(200);
+    assert!(!log.contains("Forbidden") && !log.contains("forbidden"), "the operator hit an RBAC denial:\n{log}");
+    env.finish().await;
+}

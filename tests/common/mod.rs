@@ -101,6 +101,11 @@ impl TestEnv {
 
     /// Same as [`TestEnv::start`] with `policy_spec` as the policy's spec.
     pub async fn start_with_policy(name: &str, policy_spec: Value) -> TestEnv {
+        Self::start_as(name, policy_spec, kubeconfig_path()).await
+    }
+
+    /// Same as [`TestEnv::start_with_policy`], with the operator using `operator_kubeconfig`.
+    pub async fn start_as(name: &str, policy_spec: Value, operator_kubeconfig: PathBuf) -> TestEnv {
         let client = testbed_client().await;
         install_crds(&client).await;
 
@@ -115,19 +120,19 @@ impl TestEnv {
         }
         wait_for_default_service_account(&client, &namespace).await;
 
-        let env = TestEnv::with_operator(client, namespace).await;
+        let env = TestEnv::with_operator(client, namespace, operator_kubeconfig).await;
         env.apply_policy("default", policy_spec).await;
         env
     }
 
-    async fn with_operator(client: Client, namespace: String) -> TestEnv {
+    async fn with_operator(client: Client, namespace: String, operator_kubeconfig: PathBuf) -> TestEnv {
         let log_dir = repo_root().join("target/e2e-logs");
         std::fs::create_dir_all(&log_dir).expect("log directory can be created");
         let log_path = log_dir.join(format!("{namespace}.log"));
         let log = std::fs::File::create(&log_path).expect("operator log can be created");
         let operator = Command::new(env!("CARGO_BIN_EXE_jobhealth"))
             .args(["run", "--namespace", &namespace])
-            .env("KUBECONFIG", kubeconfig_path())
+            .env("KUBECONFIG", operator_kubeconfig)
             .env("RUST_LOG", "info,jobhealth=debug,kube=warn")
             .stdout(Stdio::null())
             .stderr(log)
@@ -247,6 +252,38 @@ impl TestEnv {
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
         let _ = namespaces.delete(&self.namespace, &DeleteParams::background()).await;
     }
+}
+
+/// Installs `deploy/rbac.yaml` and writes a kubeconfig for its `jobhealth` ServiceAccount, so
+/// the operator runs with exactly the permissions a cluster install grants.
+pub fn service_account_kubeconfig() -> PathBuf {
+    let kubectl = |args: &[&str]| {
+        let output = std::process::Command::new(testbed_kubectl())
+            .args(args)
+            .env("KUBECONFIG", kubeconfig_path())
+            .output()
+            .expect("kubectl runs");
+        assert!(output.status.success(), "kubectl {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let rbac = repo_root().join("deploy/rbac.yaml");
+    kubectl(&["apply", "--server-side", "--force-conflicts", "-f", rbac.to_str().unwrap()]);
+    let token = kubectl(&["create", "token", "jobhealth", "-n", "jobhealth-system", "--duration", "1h"]);
+    let server = kubectl(&["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"]);
+    let authority = kubectl(&["config", "view", "--minify", "--raw", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}"]);
+
+    let kubeconfig = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "testbed", "cluster": {"server": server, "certificate-authority-data": authority}}],
+        "users": [{"name": "jobhealth", "user": {"token": token.trim()}}],
+        "contexts": [{"name": "jobhealth", "context": {"cluster": "testbed", "user": "jobhealth"}}],
+        "current-context": "jobhealth"
+    });
+    let path = repo_root().join(format!("target/e2e-logs/service-account-{}.kubeconfig", std::process::id()));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, serde_json::to_string(&kubeconfig).unwrap()).unwrap();
+    path
 }
 
 async fn wait_for_default_service_account(client: &Client, namespace: &str) {
