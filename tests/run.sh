@@ -9,7 +9,7 @@ repo_root=$(cd "$here/.." && pwd)
 cd "$repo_root"
 
 echo "== unit and offline tests"
-cargo test --locked --no-fail-fast --lib --bins --test crds --test classify_cases --test cli
+cargo test --locked --no-fail-fast --lib --bins --test crds --test manifests --test classify_cases --test cli
 
 echo "== building the control plane (cached after the first run)"
 "$here/testbed/build.sh" >/dev/null
