@@ -195,7 +195,7 @@ pub async fn report_namespace(client: &Client, namespace: &str, window: SignedDu
     let pods = pods.list(&ListParams::default().labels("batch.kubernetes.io/controller-uid")).await.map_err(read_error("pods"))?.items;
 
     let now = Timestamp::now();
-    let since = now - window;
+    let since = (now - window).round(jiff::Unit::Second).unwrap_or(now - window);
     let mut classified = Vec::with_capacity(jobs.len());
     for job in jobs {
         let uid = job.uid().unwrap_or_default();
