@@ -64,7 +64,7 @@ enum Command {
         /// How far back to look, as a number and a unit: 90s, 30m, 24h, 7d.
         #[arg(long, default_value = "24h")]
         window: String,
-        /// Output format: table or json.
+        /// Output format.
         #[arg(short = 'o', long, value_enum, default_value = "table")]
         output: Format,
     },
