@@ -8,11 +8,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo_root=$(cd "$here/.." && pwd)
 cd "$repo_root"
 
-echo "== unit and offline tests"
-cargo test --locked --no-fail-fast --lib --bins --test crds --test manifests --test classify_cases --test cli
-
+# The control plane's kubectl is built first: the command-line tests run it as a plugin host.
 echo "== building the control plane (cached after the first run)"
 "$here/testbed/build.sh" >/dev/null
+
+echo "== unit and offline tests"
+cargo test --locked --no-fail-fast --lib --bins --test crds --test manifests --test classify_cases --test cli
 
 started_here=0
 if ! "$here/testbed/cluster.sh" status >/dev/null 2>&1; then
