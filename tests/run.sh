@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: unit and offline tests first, then the end-to-end tests against a local
-# control plane that this script starts and stops. Fails, rather than skips, when the control
-# plane cannot start.
+# Runs every test: builds the local control plane (cached after the first run), runs the unit
+# and offline tests, then the end-to-end tests against the control plane, which this script
+# starts and stops. Fails, rather than skips, when the control plane cannot start.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
