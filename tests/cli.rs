@@ -159,7 +159,6 @@ fn diagnose_missing_file_fails() {
 #[test]
 fn kubectl_plugin_diagnose() {
     let kubectl = common::testbed_kubectl();
-    assert!(kubectl.exists(), "{} is missing; run `make testbed-build`", kubectl.display());
 
     let plugin_dir = std::env::temp_dir().join(format!("jobhealth-plugin-{}", std::process::id()));
     std::fs::create_dir_all(&plugin_dir).unwrap();

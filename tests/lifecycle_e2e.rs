@@ -179,3 +179,28 @@ async fn operator_works_with_deploy_rbac() {
     assert!(!log.contains("Forbidden") && !log.contains("forbidden"), "the operator hit an RBAC denial:\n{log}");
     env.finish().await;
 }
+
+/// `deploy/` and the rendered chart pass the API server's validation (a server-side dry run).
+#[tokio::test]
+async fn manifests_pass_server_validation() {
+    // Installs deploy/rbac.yaml for real, so its namespace exists for the dry run.
+    common::service_account_kubeconfig();
+    let chart = std::process::Command::new(common::testbed_helm())
+        .args(["template", "jobhealth", "charts/jobhealth", "--namespace", "jobhealth-system"])
+        .current_dir(common::repo_root())
+        .output()
+        .expect("helm runs");
+    assert!(chart.status.success(), "helm template failed");
+    let rendered = common::repo_root().join(format!("target/e2e-logs/chart-{}.yaml", std::process::id()));
+    std::fs::write(&rendered, &chart.stdout).unwrap();
+
+    for file in [common::repo_root().join("deploy/operator.yaml"), common::repo_root().join("crds/jobhealth.io.yaml"), rendered] {
+        let output = std::process::Command::new(common::testbed_kubectl())
+            .args(["apply", "--dry-run=server", "--server-side", "--force-conflicts", "-f"])
+            .arg(&file)
+            .env("KUBECONFIG", common::kubeconfig_path())
+            .output()
+            .expect("kubectl runs");
+        assert!(output.status.success(), "{} fails server validation: {}", file.display(), String::from_utf8_lossy(&output.stderr));
+    }
+}

@@ -44,14 +44,27 @@ pub async fn testbed_client() -> Client {
     Client::try_from(config).expect("a client can be built from the test bed kubeconfig")
 }
 
-/// Returns the test bed's kubectl, which matches the API server's version.
-pub fn testbed_kubectl() -> PathBuf {
+/// Returns a binary built by `tests/testbed/build.sh`; `name` may use the variables of
+/// `versions.sh`, such as `helm-$HELM_VERSION`.
+fn testbed_binary(name: &str) -> PathBuf {
     let output = std::process::Command::new("bash")
-        .args(["-c", "source tests/testbed/versions.sh && testbed_bin_dir"])
+        .args(["-c", &format!("source tests/testbed/versions.sh && echo \"$(testbed_bin_dir)/{name}\"")])
         .current_dir(repo_root())
         .output()
         .expect("bash runs");
-    PathBuf::from(String::from_utf8(output.stdout).unwrap().trim()).join("kubectl")
+    let path = PathBuf::from(String::from_utf8(output.stdout).unwrap().trim());
+    assert!(path.exists(), "{} is missing; run `make testbed-build`", path.display());
+    path
+}
+
+/// Returns the test bed's kubectl, which matches the API server's version.
+pub fn testbed_kubectl() -> PathBuf {
+    testbed_binary("kubectl")
+}
+
+/// Returns the helm binary the test bed builds.
+pub fn testbed_helm() -> PathBuf {
+    testbed_binary("helm-$HELM_VERSION")
 }
 
 /// Installs the committed CRDs with kubectl, as users do, and waits until they are served.
@@ -280,7 +293,10 @@ pub fn service_account_kubeconfig() -> PathBuf {
         "contexts": [{"name": "jobhealth", "context": {"cluster": "testbed", "user": "jobhealth"}}],
         "current-context": "jobhealth"
     });
-    let path = repo_root().join(format!("target/e2e-logs/service-account-{}.kubeconfig", std::process::id()));
+    // One file per call, so tests running in parallel never read a file another one is writing.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = repo_root().join(format!("target/e2e-logs/service-account-{}-{call}.kubeconfig", std::process::id()));
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, serde_json::to_string(&kubeconfig).unwrap()).unwrap();
     path

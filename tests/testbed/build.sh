@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the test bed's control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, kwok) from Go modules into a cache outside the repository.
+# kube-scheduler, kubectl, kwok) and helm from Go modules into a cache outside the repository.
 # A binary that is already in the cache is not rebuilt, because the cache directory is
 # keyed by the versions pinned in the go.mod files beside this script.
 #
@@ -44,5 +44,6 @@ build_one kwok sigs.k8s.io/kwok/cmd/kwok kwok
 for command in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   build_one k8s "k8s.io/kubernetes/cmd/$command" "$command" "$k8s_stamp"
 done
+build_one helm helm.sh/helm/v4/cmd/helm "helm-$HELM_VERSION" "-X helm.sh/helm/v4/internal/version.version=v$HELM_VERSION"
 
 echo "$bin_dir"

@@ -3,6 +3,9 @@
 KUBERNETES_VERSION=1.36.3
 ETCD_VERSION=3.6.17
 KWOK_VERSION=0.8.0
+# helm renders and lints the chart in tests. Its binary carries the version in its name,
+# because the cache directory is keyed by the control plane's versions only.
+HELM_VERSION=4.3.2
 
 # Prints the directory that holds the built binaries for these versions.
 testbed_bin_dir() {
