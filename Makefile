@@ -30,10 +30,11 @@ crds: ## Regenerate crds/ and the chart's CRDs from the Rust types
 	cp crds/jobhealth.io.yaml charts/jobhealth/crds/jobhealth.io.yaml
 
 PLUGIN_DIR ?= $(HOME)/.local/bin
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 .PHONY: install-plugin
 install-plugin: build ## Install jobhealth and the kubectl plugin link into PLUGIN_DIR
 	mkdir -p $(PLUGIN_DIR)
-	install -m 0755 target/release/jobhealth $(PLUGIN_DIR)/jobhealth
+	install -m 0755 $(TARGET_DIR)/release/jobhealth $(PLUGIN_DIR)/jobhealth
 	ln -sf jobhealth $(PLUGIN_DIR)/kubectl-jobhealth
 
 # ---- Local control plane (tests/testbed) ----------------------------------

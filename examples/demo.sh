@@ -11,6 +11,7 @@ namespace=${DEMO_NAMESPACE:-demo}
 
 "$testbed/build.sh" >/dev/null
 cargo build --release --locked --bin jobhealth
+operator_binary=${CARGO_TARGET_DIR:-target}/release/jobhealth
 "$testbed/cluster.sh" up
 eval "$("$testbed/cluster.sh" env)"
 
@@ -36,7 +37,7 @@ kubectl apply --server-side --force-conflicts -f crds/jobhealth.io.yaml >/dev/nu
 kubectl wait --for=condition=Established crd/jobhealths.jobhealth.io crd/jobhealthpolicies.jobhealth.io --timeout=30s >/dev/null
 
 # setsid keeps Ctrl-C away from the operator, so cleanup can read its peak memory first.
-setsid ./target/release/jobhealth run >"$log_dir/operator.log" 2>&1 &
+setsid "$operator_binary" run >"$log_dir/operator.log" 2>&1 &
 operator_pid=$!
 echo "operator running (pid $operator_pid), log in $log_dir/operator.log"
 
@@ -45,6 +46,12 @@ until kubectl get serviceaccount default -n "$namespace" >/dev/null 2>&1; do sle
 kubectl apply -n "$namespace" -f examples/policy.yaml -f examples/jobs.yaml
 
 while true; do
+  if ! kill -0 "$operator_pid" 2>/dev/null; then
+    echo "the operator stopped; the end of its log ($log_dir/operator.log):" >&2
+    tail -n 20 "$log_dir/operator.log" >&2
+    operator_pid=""
+    exit 1
+  fi
   output=$(kubectl get jobhealth -n "$namespace" -o wide 2>&1 || true)
   clear 2>/dev/null || printf '\n'
   echo "jobhealth demo: namespace $namespace, $(date -u +%H:%M:%S) UTC. Press Ctrl-C to stop."
