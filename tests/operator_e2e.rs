@@ -82,10 +82,13 @@ async fn reports_image_pull_back_off() {
     let health = env.wait_for_reason("missing-image", "ImagePullBackOff").await;
     assert_eq!(state(&health), Some(State::Stuck));
 
-    // The kubelet keeps retrying; the recorded message must not change with each retry.
+    // The kubelet keeps retrying; once the pull failure Event is in, the recorded message must
+    // not change with each retry. The first classification may come before that Event.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let settled = env.wait_for_reason("missing-image", "ImagePullBackOff").await;
     tokio::time::sleep(std::time::Duration::from_secs(12)).await;
     let later = env.wait_for_reason("missing-image", "ImagePullBackOff").await;
-    assert_eq!(later.status.as_ref().and_then(|status| status.message.clone()), health.status.as_ref().and_then(|status| status.message.clone()));
+    assert_eq!(later.status.as_ref().and_then(|status| status.message.clone()), settled.status.as_ref().and_then(|status| status.message.clone()));
     let event = env.wait_for_event(&created, "ImagePullBackOff").await;
     assert_eq!(event.type_.as_deref(), Some("Warning"));
     env.finish().await;
