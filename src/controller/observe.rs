@@ -55,6 +55,8 @@ pub async fn observe_job(client: &Client, pods: &Store<Pod>, job: &Job) -> Resul
 
 /// Lists the Events about `job` and its pods: the live `pods` first, then pods that the Job
 /// controller's "Created pod" Events name, newest first, up to a bounded number of pods.
+// NOTE: this costs up to 1 + MAX_PODS_WITH_EVENTS list calls per reconcile. An Event cache
+// indexed by involved object would replace them once the number of Jobs makes that matter.
 pub async fn list_job_events(client: &Client, job: &Job, pods: &[Pod]) -> Result<Vec<Event>, ObserveError> {
     let namespace = job.namespace().unwrap_or_default();
     let uid = job.uid().unwrap_or_default();
