@@ -212,3 +212,46 @@ async fn reports_suspended() {
     assert_eq!(event.type_.as_deref(), Some("Normal"));
     env.finish().await;
 }
+
+#[tokio::test]
+async fn reports_indexed_job_failed_indexes() {
+    let env = TestEnv::start("indexed").await;
+    let mut spec = job("shards", "fail");
+    spec["spec"]["completionMode"] = json!("Indexed");
+    spec["spec"]["completions"] = json!(2);
+    spec["spec"]["parallelism"] = json!(2);
+    spec["spec"]["backoffLimitPerIndex"] = json!(0);
+    spec["spec"].as_object_mut().unwrap().remove("backoffLimit");
+    spec["spec"]["template"]["metadata"]["annotations"] = json!({"jobhealth.io/exit-code": "3"});
+    let created = env.create_job(spec).await;
+
+    let health = env.wait_for("shards", "IndexedJobFailedIndexes", Some(State::Failed)).await;
+    let finding = finding(&health);
+    let mut indexes: Vec<i32> = finding.failed_indexes.iter().map(|index| index.index).collect();
+    indexes.sort();
+    assert_eq!(indexes, [0, 1], "both indexes failed: {finding:?}");
+    assert!(finding.failed_indexes.iter().all(|index| index.exit_code == Some(3)), "each index cites exit 3: {finding:?}");
+    env.wait_for_event(&created, "IndexedJobFailedIndexes").await;
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn reports_disruption_after_eviction() {
+    let env = TestEnv::start("eviction").await;
+    let created = env.create_job(job("evicted", "run-forever")).await;
+    env.wait_for_reason("evicted", "Running").await;
+
+    // The Eviction API marks the pod with a DisruptionTarget condition before deleting it.
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(env.client.clone(), &env.namespace);
+    let listed = pods.list(&kube::api::ListParams::default().labels("batch.kubernetes.io/job-name=evicted")).await.unwrap();
+    let pod = listed.items.first().expect("the Job has a pod");
+    let name = pod.metadata.name.clone().unwrap();
+    pods.evict(&name, &kube::api::EvictParams::default()).await.expect("eviction is accepted");
+
+    let health = env.wait_for("evicted", "Disruption", Some(State::Failed)).await;
+    let finding = finding(&health);
+    assert!(finding.evidence.iter().any(|item| item.pod.as_deref() == Some(name.as_str())), "evidence names the evicted pod: {finding:?}");
+    assert_eq!(finding.retryable, jobhealth::finding::Retryable::Yes);
+    env.wait_for_event(&created, "Disruption").await;
+    env.finish().await;
+}

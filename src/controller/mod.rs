@@ -28,7 +28,7 @@ use crate::classify::{Observation, classify};
 use crate::crd::{JobHealth, JobHealthPolicy};
 use crate::select::{choose_policy, validate_policy};
 use observe::{ObserveError, observe_job};
-use plan::{RetentionPlan, carry_forward_cause, job_present, plan_policy_status, plan_report, plan_retention};
+use plan::{RetentionPlan, carry_forward, job_present, plan_policy_status, plan_report, plan_retention};
 use report::{ReportError, apply_health, apply_health_status, apply_policy_status, delete_health, is_managed, publish_event};
 
 /// Name under which the operator records Events.
@@ -237,7 +237,7 @@ async fn reconcile_job(job: Arc<Job>, context: Arc<Context>) -> Result<Action, R
     let observation = Observation { job: &job, pods: &observed.pods, events: &observed.events };
     let finding = classify(&observation, &policy.thresholds(), now);
     let same_job = existing.as_ref().filter(|health| Some(&health.spec.job_uid) == job.metadata.uid.as_ref());
-    let finding = carry_forward_cause(finding, same_job.and_then(|health| health.status.as_ref()));
+    let finding = carry_forward(finding, same_job.and_then(|health| health.status.as_ref()));
 
     let mut plan = plan_report(&job, policy, existing.as_deref(), &finding, now);
     if let Some(spec) = &plan.spec {

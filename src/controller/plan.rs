@@ -9,7 +9,7 @@ use kube::ResourceExt;
 use crate::conditions::{condition, find, merge_condition};
 use crate::crd::{JobHealth, JobHealthPolicy, JobHealthPolicyStatus, JobHealthSpec, JobHealthStatus, StateCounts};
 use crate::select::PolicyError;
-use crate::finding::{Finding, Reason, State};
+use crate::finding::{Finding, MAX_EVIDENCE, Reason, State, bounded};
 
 /// Condition type that is False while the Job is Stuck, Failing or Failed.
 pub const HEALTHY: &str = "Healthy";
@@ -94,17 +94,67 @@ pub fn plan_report(job: &Job, policy: &JobHealthPolicy, existing: Option<&JobHea
     ReportPlan { spec, status, event, requeue_after }
 }
 
-/// Fills in the cause of a DeadlineExceeded finding that has none from the reason recorded
-/// before, because the Job controller deletes the pods when the deadline passes and their state
-/// is then gone.
-pub fn carry_forward_cause(mut finding: Finding, recorded: Option<&JobHealthStatus>) -> Finding {
-    if finding.reason != Reason::DeadlineExceeded || finding.cause.is_some() {
-        return finding;
-    }
-    let Some(previous) = recorded.and_then(|status| status.reason) else {
+/// Completes a finding from the classification recorded before, because the Job controller
+/// deletes pods when a Job fails and their state is then gone:
+/// - a DeadlineExceeded finding with no cause takes the recorded reason as its cause;
+/// - a BackoffLimitExceeded or PodFailurePolicy finding, which the classifier gives only when it
+///   finds nothing more specific, takes the recorded failure reason (such as OOMKilled or
+///   Disruption) with its evidence and advice.
+pub fn carry_forward(mut finding: Finding, recorded: Option<&JobHealthStatus>) -> Finding {
+    let Some(previous) = recorded.and_then(|status| status.finding.as_ref()) else {
         return finding;
     };
-    let explains_wait = match previous {
+    match finding.reason {
+        // Carried on an earlier pass: keep it as it was.
+        Reason::DeadlineExceeded if finding.cause.is_none() && previous.reason == Reason::DeadlineExceeded && previous.cause.is_some() => {
+            finding.cause = previous.cause;
+            finding.message = previous.message.clone();
+        }
+        Reason::DeadlineExceeded if finding.cause.is_none() && explains_wait(previous.reason) => {
+            finding.cause = Some(previous.reason);
+            finding.message = bounded(&format!(
+                "{}; before the deadline jobhealth saw {}: {}",
+                finding.message, previous.reason, previous.message
+            ));
+        }
+        Reason::BackoffLimitExceeded | Reason::PodFailurePolicy if is_attempt_failure(previous.reason) => {
+            let outcome = finding.reason;
+            let suffix = format!("; the Job then failed ({outcome})");
+            let message = if previous.message.ends_with(&suffix) {
+                previous.message.clone()
+            } else {
+                bounded(&format!("{}{suffix}", previous.message))
+            };
+            // The recorded evidence already holds this pass's items after the first carry, so
+            // only new items are added and the status stays the same from pass to pass.
+            let mut evidence = previous.evidence.clone();
+            for item in finding.evidence {
+                if !evidence.contains(&item) {
+                    evidence.push(item);
+                }
+            }
+            evidence.truncate(MAX_EVIDENCE);
+            finding = Finding {
+                state: finding.state,
+                reason: previous.reason,
+                cause: previous.cause,
+                message,
+                retryable: previous.retryable,
+                evidence,
+                failed_indexes: finding.failed_indexes,
+                notes: finding.notes,
+                advice: previous.advice.clone().or(finding.advice),
+                recheck_after_seconds: finding.recheck_after_seconds,
+            };
+        }
+        _ => {}
+    }
+    finding
+}
+
+/// Returns true for reasons that describe what the pods were doing before a deadline passed.
+fn explains_wait(reason: Reason) -> bool {
+    match reason {
         Reason::Running
         | Reason::LongRunning
         | Reason::Pending
@@ -124,20 +174,45 @@ pub fn carry_forward_cause(mut finding: Finding, recorded: Option<&JobHealthStat
         | Reason::LivenessProbeKilled
         | Reason::InitContainerFailed
         | Reason::Disruption => true,
-        // These are outcomes, not what the pods were doing.
+        // Outcomes, not what the pods were doing.
         Reason::DeadlineExceeded
         | Reason::IndexedJobFailedIndexes
         | Reason::BackoffLimitExceeded
         | Reason::PodFailurePolicy
         | Reason::Succeeded
         | Reason::Suspended => false,
-    };
-    if explains_wait {
-        finding.cause = Some(previous);
-        let before = recorded.and_then(|status| status.message.as_deref()).unwrap_or_default();
-        finding.message = crate::finding::bounded(&format!("{}; before the deadline jobhealth saw {previous}: {before}", finding.message));
     }
-    finding
+}
+
+/// Returns true for reasons that name why a pod attempt failed.
+fn is_attempt_failure(reason: Reason) -> bool {
+    match reason {
+        Reason::OOMKilled
+        | Reason::NonZeroExit
+        | Reason::CrashLoop
+        | Reason::LivenessProbeKilled
+        | Reason::InitContainerFailed
+        | Reason::Disruption => true,
+        Reason::DeadlineExceeded
+        | Reason::IndexedJobFailedIndexes
+        | Reason::BackoffLimitExceeded
+        | Reason::PodFailurePolicy
+        | Reason::ImagePullBackOff
+        | Reason::InvalidImageName
+        | Reason::ImagePullTransient
+        | Reason::PodCreationFailed
+        | Reason::Unschedulable
+        | Reason::CreateContainerConfigError
+        | Reason::VolumeMountFailed
+        | Reason::SidecarBlocksCompletion
+        | Reason::StuckTerminating
+        | Reason::Stalled
+        | Reason::Succeeded
+        | Reason::Running
+        | Reason::Pending
+        | Reason::Suspended
+        | Reason::LongRunning => false,
+    }
 }
 
 /// Builds the status for `finding`, keeping condition transition times from `recorded`.
@@ -407,14 +482,54 @@ mod tests {
         let health = stored(&first, None);
         let deadline = finding(State::Failed, Reason::DeadlineExceeded);
 
-        let carried = carry_forward_cause(deadline.clone(), health.status.as_ref());
+        let carried = carry_forward(deadline.clone(), health.status.as_ref());
+        assert_eq!(carried.reason, Reason::DeadlineExceeded);
         assert_eq!(carried.cause, Some(Reason::Unschedulable));
         assert!(carried.message.contains("Unschedulable seen"), "{}", carried.message);
 
         let mut known = deadline.clone();
         known.cause = Some(Reason::Running);
-        assert_eq!(carry_forward_cause(known, health.status.as_ref()).cause, Some(Reason::Running), "a known cause is kept");
+        assert_eq!(carry_forward(known, health.status.as_ref()).cause, Some(Reason::Running), "a known cause is kept");
 
-        assert_eq!(carry_forward_cause(deadline, None).cause, None, "nothing recorded, nothing carried");
+        assert_eq!(carry_forward(deadline.clone(), None).cause, None, "nothing recorded, nothing carried");
+
+        // The next pass finds the deadline again and must keep the carried cause.
+        let mut carried_health = health.clone();
+        carried_health.status = plan_report(&job(), &policy(), Some(&health), &carried, at("2025-01-01T00:01:00Z")).status;
+        let again = carry_forward(deadline, carried_health.status.as_ref());
+        assert_eq!(again, carried, "a carried cause is stable");
+    }
+
+    #[test]
+    fn backoff_limit_takes_recorded_failure() {
+        let mut disrupted = finding(State::Failing, Reason::Disruption);
+        disrupted.retryable = Retryable::Yes;
+        disrupted.advice = Some("run it again".into());
+        let first = plan_report(&job(), &policy(), None, &disrupted, at("2025-01-01T00:00:00Z"));
+        let health = stored(&first, None);
+
+        let carried = carry_forward(finding(State::Failed, Reason::BackoffLimitExceeded), health.status.as_ref());
+        assert_eq!(carried.state, State::Failed, "the state stays the Job's");
+        assert_eq!(carried.reason, Reason::Disruption);
+        assert_eq!(carried.retryable, Retryable::Yes);
+        assert_eq!(carried.advice.as_deref(), Some("run it again"));
+        assert!(carried.message.ends_with("the Job then failed (BackoffLimitExceeded)"), "{}", carried.message);
+
+        // The next pass finds the same and must plan no write.
+        let mut carried_health = health.clone();
+        let second = plan_report(&job(), &policy(), Some(&health), &carried, at("2025-01-01T00:01:00Z"));
+        carried_health.status = second.status.clone();
+        let again = carry_forward(finding(State::Failed, Reason::BackoffLimitExceeded), carried_health.status.as_ref());
+        assert_eq!(again, carried);
+        let third = plan_report(&job(), &policy(), Some(&carried_health), &again, at("2025-01-01T00:02:00Z"));
+        assert_eq!(third.status, None, "a carried finding is stable");
+    }
+
+    #[test]
+    fn backoff_limit_ignores_non_failure_reason() {
+        let first = plan_report(&job(), &policy(), None, &finding(State::Running, Reason::Running), at("2025-01-01T00:00:00Z"));
+        let health = stored(&first, None);
+        let carried = carry_forward(finding(State::Failed, Reason::BackoffLimitExceeded), health.status.as_ref());
+        assert_eq!(carried.reason, Reason::BackoffLimitExceeded);
     }
 }
