@@ -125,7 +125,7 @@ pub fn carry_forward(mut finding: Finding, recorded: Option<&JobHealthStatus>) -
             } else {
                 bounded(&format!("{}{suffix}", previous.message))
             };
-            // The recorded evidence already holds this pass's items after the first carry, so
+            // The recorded evidence already contains this pass's items after the first carry, so
             // only new items are added and the status stays the same from pass to pass.
             let mut evidence = previous.evidence.clone();
             for item in finding.evidence {

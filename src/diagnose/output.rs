@@ -103,6 +103,7 @@ fn describe_evidence(item: &crate::finding::Evidence) -> String {
         None => "fact",
     };
     parts.push(format!("[{source}]"));
+
     if let Some(pod) = &item.pod {
         parts.push(format!("pod={pod}"));
     }
@@ -113,6 +114,7 @@ fn describe_evidence(item: &crate::finding::Evidence) -> String {
     if let Some(node) = &item.node {
         parts.push(format!("node={node}"));
     }
+
     if let Some(code) = item.exit_code {
         parts.push(format!("exitCode={code}"));
     }
