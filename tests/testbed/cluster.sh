@@ -674,24 +674,28 @@ cmd_status() {
       healthy=false
     fi
   done
+
   if [[ -f "$kubeconfig" ]] && apiserver_ready; then
     echo "kube-apiserver /readyz: ok (https://127.0.0.1:$apiserver_port)"
   else
     echo "kube-apiserver /readyz: not ok"
     healthy=false
   fi
+
   if [[ -f "$certs_dir/ca.crt" ]] && kubelet_api_ready; then
     echo "kubelet API (kwok) /healthz: ok (https://127.0.0.1:$kubelet_port)"
   else
     echo "kubelet API (kwok) /healthz: not ok"
     healthy=false
   fi
+
   if [[ -f "$kubeconfig" ]] && node_ready; then
     echo "node $node_name: Ready"
   else
     echo "node $node_name: not Ready"
     healthy=false
   fi
+
   echo "kubeconfig: $kubeconfig"
   echo "kubectl: $bin_dir/kubectl"
   $healthy

@@ -7,7 +7,7 @@ KWOK_VERSION=0.8.0
 # because the cache directory is keyed by the control plane's versions only.
 HELM_VERSION=4.3.2
 
-# Prints the directory that holds the built binaries for these versions.
+# Prints the directory that contains the built binaries for these versions.
 testbed_bin_dir() {
   local cache_root=${JOBHEALTH_TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/jobhealth-testbed}
   echo "$cache_root/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin"
