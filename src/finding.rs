@@ -315,6 +315,24 @@ pub struct Finding {
     pub recheck_after_seconds: Option<i64>,
 }
 
+impl Finding {
+    /// Builds a finding with no cause, evidence, notes or advice, which is not retryable.
+    pub fn new(state: State, reason: Reason, message: String) -> Finding {
+        Finding {
+            state,
+            reason,
+            cause: None,
+            message,
+            retryable: Retryable::No,
+            evidence: Vec::new(),
+            failed_indexes: Vec::new(),
+            notes: Vec::new(),
+            advice: None,
+            recheck_after_seconds: None,
+        }
+    }
+}
+
 /// Cuts `text` to at most [`MAX_MESSAGE_CHARS`] characters, marking the cut with an ellipsis.
 pub fn bounded(text: &str) -> String {
     if text.chars().count() <= MAX_MESSAGE_CHARS {

@@ -342,18 +342,7 @@ mod tests {
     }
 
     fn finding(state: State, reason: Reason) -> Finding {
-        Finding {
-            state,
-            reason,
-            cause: None,
-            message: format!("{reason} seen"),
-            retryable: Retryable::No,
-            evidence: vec![],
-            failed_indexes: vec![],
-            notes: vec![],
-            advice: None,
-            recheck_after_seconds: None,
-        }
+        Finding::new(state, reason, format!("{reason} seen"))
     }
 
     /// Returns the JobHealth as stored after one reconcile: the spec applied first, then the

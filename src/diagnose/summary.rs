@@ -247,7 +247,6 @@ pub fn render_summary(summary: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::Retryable;
     use serde_json::json;
 
     fn at(text: &str) -> Timestamp {
@@ -271,18 +270,7 @@ mod tests {
     }
 
     fn finding(state: State, reason: Reason) -> Finding {
-        Finding {
-            state,
-            reason,
-            cause: None,
-            message: String::new(),
-            retryable: Retryable::No,
-            evidence: vec![],
-            failed_indexes: vec![],
-            notes: vec![],
-            advice: None,
-            recheck_after_seconds: None,
-        }
+        Finding::new(state, reason, String::new())
     }
 
     #[test]
